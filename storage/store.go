@@ -1,0 +1,390 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// mem allocates every Arrow buffer the store creates. The Go allocator lets the garbage
+// collector reclaim buffers a caller forgets to release.
+var mem memory.Allocator = memory.DefaultAllocator
+
+// Store is the set of tables under one data directory.
+type Store struct {
+	dir       string
+	tablesDir string
+	lock      *dirLock
+	recovery  []RecoveryReport
+
+	mu     sync.RWMutex
+	tables map[string]*Table
+	closed bool
+}
+
+// RecoveryReport says what Open found in one table's WAL.
+type RecoveryReport struct {
+	Table string
+	// Path is the WAL file.
+	Path string
+	// Frames and Rows are what was replayed.
+	Frames int
+	Rows   int64
+	// TruncatedBytes is what was cut from the WAL's tail: a torn or corrupt last frame,
+	// or the frames of a Write call that never completed. None of it was acknowledged
+	// unless the disk lost or damaged fsynced data.
+	TruncatedBytes int64
+	// Removed says the table held no complete write (a crash while creating it) and its
+	// directory was removed.
+	Removed bool
+}
+
+// Open opens (creating if needed) the store in opts.Dir and recovers every table: each
+// WAL is replayed, a torn tail is truncated (see Recovery), and a WAL corrupted in a way
+// a crash cannot explain makes Open fail with ErrCorrupt naming the file and offset.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, fmt.Errorf("open store: Options.Dir is empty; set the data directory")
+	}
+	dir := filepath.Clean(opts.Dir)
+	if err := mkdirSync(dir); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		dir:       dir,
+		tablesDir: filepath.Join(dir, tablesDirName),
+		lock:      lock,
+		tables:    map[string]*Table{},
+	}
+	if err := s.recover(ctx); err != nil {
+		for _, t := range s.tables {
+			t.close()
+		}
+		lock.unlock()
+		return nil, err
+	}
+	return s, nil
+}
+
+// recover empties the trash and replays every table.
+func (s *Store) recover(ctx context.Context) error {
+	if err := mkdirSync(s.tablesDir); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	trash := filepath.Join(s.dir, trashDirName)
+	if _, err := os.Stat(trash); err == nil {
+		if err := removeAllSync(trash); err != nil {
+			return fmt.Errorf("open store: empty trash: %w", err)
+		}
+	}
+	entries, err := os.ReadDir(s.tablesDir)
+	if err != nil {
+		return fmt.Errorf("open store: list tables: %w", err)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		if validateTableName(name) != nil {
+			slog.Warn("storage: ignoring directory that is not a table", "path", filepath.Join(s.tablesDir, name))
+			continue
+		}
+		t, rep, err := s.recoverTable(ctx, name)
+		if err != nil {
+			return fmt.Errorf("open store %s: recover table %q: %w", s.dir, name, err)
+		}
+		s.recovery = append(s.recovery, rep)
+		if rep.TruncatedBytes > 0 || rep.Removed {
+			slog.Warn("storage: recovered table WAL", "table", name, "path", rep.Path,
+				"frames", rep.Frames, "rows", rep.Rows, "truncated_bytes", rep.TruncatedBytes, "removed", rep.Removed)
+		}
+		if t != nil {
+			s.tables[name] = t
+		}
+	}
+	return nil
+}
+
+// recoverTable replays one table. It returns a nil table (and Removed) for a table
+// directory without a complete write.
+func (s *Store) recoverTable(ctx context.Context, name string) (*Table, RecoveryReport, error) {
+	dir := filepath.Join(s.tablesDir, name)
+	walPath := filepath.Join(dir, walFileName)
+	rep := RecoveryReport{Table: name, Path: walPath}
+
+	// A leftover temporary WAL is an IfExistsReplace that never completed.
+	tmp := walPath + tmpSuffix
+	if _, err := os.Stat(tmp); err == nil {
+		if err := os.Remove(tmp); err != nil {
+			return nil, rep, fmt.Errorf("remove %s: %w", tmp, err)
+		}
+		if err := syncDir(dir); err != nil {
+			return nil, rep, err
+		}
+	}
+	if _, err := os.Stat(walPath); errors.Is(err, fs.ErrNotExist) {
+		rep.Removed = true
+		return nil, rep, removeAllSync(dir)
+	}
+
+	t := newTable(name, dir, nil)
+	res, err := replayWAL(ctx, walPath, func(rec arrow.RecordBatch) error {
+		schema, err := evolveSchema(name, t.schema, rec.Schema(), rec.Schema())
+		if err != nil {
+			rec.Release()
+			return err
+		}
+		t.schema = schema
+		t.batches = append(t.batches, rec)
+		t.rows += rec.NumRows()
+		return nil
+	})
+	rep.Frames, rep.Rows, rep.TruncatedBytes = res.frames, t.rows, res.truncated
+	if err != nil {
+		releaseAll(t.batches)
+		return nil, rep, err
+	}
+	if t.schema == nil {
+		rep.Removed = true
+		return nil, rep, removeAllSync(dir)
+	}
+	w, err := openWAL(walPath, res.size)
+	if err != nil {
+		releaseAll(t.batches)
+		return nil, rep, err
+	}
+	t.wal = w
+	t.pending = t.schema
+	t.start()
+	return t, rep, nil
+}
+
+// Recovery returns what Open found in each table's WAL, sorted by table.
+func (s *Store) Recovery() []RecoveryReport {
+	out := slices.Clone(s.recovery)
+	slices.SortFunc(out, func(a, b RecoveryReport) int { return strings.Compare(a.Table, b.Table) })
+	return out
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close commits what is queued, closes every table and releases the directory lock.
+// Writes after Close fail with ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	tables := s.tables
+	s.tables = map[string]*Table{}
+	s.mu.Unlock()
+
+	var errs []error
+	for _, t := range tables {
+		if err := t.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.lock.unlock(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Write appends the batches to table durably: when it returns nil every row is on disk
+// (fsynced) and visible to scans. It returns the number of rows written.
+//
+// All batches of a call are validated before any is written, and the call is atomic
+// across a crash: recovery keeps all of its batches or none. Batches may have 0 rows (they
+// still evolve the schema). Write retains the caller's batches (or converted copies) in
+// the in-memory head; the caller releases its own references as usual and must not
+// mutate the buffers afterwards. Concurrent Writes to one table share an fsync.
+func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batches []arrow.RecordBatch) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := validateTableName(table); err != nil {
+		return 0, err
+	}
+	recs := make([]arrow.RecordBatch, 0, len(batches))
+	orig := make([]*arrow.Schema, 0, len(batches))
+	ok := false
+	defer func() {
+		if !ok {
+			releaseAll(recs)
+		}
+	}()
+	// Table-independent checks first, so that a bad call creates nothing.
+	var callSchema *arrow.Schema
+	for i, b := range batches {
+		rec, err := normalizeBatch(table, i, b)
+		if err != nil {
+			return 0, err
+		}
+		recs = append(recs, rec)
+		orig = append(orig, b.Schema())
+		if callSchema, err = evolveSchema(table, callSchema, rec.Schema(), b.Schema()); err != nil {
+			return 0, err
+		}
+	}
+	frames := make([][]byte, len(recs))
+	for i, rec := range recs {
+		fr, err := encodeFrame(rec, len(recs)-1-i)
+		if err != nil {
+			return 0, fmt.Errorf("table %q: batch %d (%d rows): %w: split it into smaller batches", table, i, rec.NumRows(), ErrInvalidBatch)
+		}
+		frames[i] = fr
+	}
+
+	t, replace, err := s.tableForWrite(table, opts, len(recs))
+	if err != nil || t == nil {
+		return 0, err
+	}
+	ok = true // t.write owns recs now
+	return t.write(ctx, recs, orig, frames, replace)
+}
+
+// tableForWrite resolves opts against the catalog, creating the table if asked. It
+// returns a nil table and nil error when there is nothing to do.
+func (s *Store) tableForWrite(name string, opts WriteOptions, nbatches int) (*Table, bool, error) {
+	s.mu.RLock()
+	closed := s.closed
+	t := s.tables[name]
+	s.mu.RUnlock()
+	if closed {
+		return nil, false, fmt.Errorf("write table %q: %w", name, ErrClosed)
+	}
+	if t != nil {
+		return existingForWrite(t, opts, nbatches)
+	}
+	if opts.IfNotExists == IfNotExistsFail {
+		return nil, false, fmt.Errorf("write table %q: %w", name, ErrTableNotFound)
+	}
+	if nbatches == 0 {
+		return nil, false, fmt.Errorf("create table %q: no batches: %w: send at least one batch (it may have 0 rows) to give the table a schema", name, ErrInvalidBatch)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false, fmt.Errorf("write table %q: %w", name, ErrClosed)
+	}
+	if t := s.tables[name]; t != nil { // created meanwhile
+		return existingForWrite(t, opts, nbatches)
+	}
+	dir := filepath.Join(s.tablesDir, name)
+	if err := mkdirSync(dir); err != nil {
+		return nil, false, fmt.Errorf("create table %q: %w", name, err)
+	}
+	w, err := createWAL(filepath.Join(dir, walFileName))
+	if err != nil {
+		return nil, false, fmt.Errorf("create table %q: %w", name, err)
+	}
+	t = newTable(name, dir, w)
+	t.start()
+	s.tables[name] = t
+	return t, false, nil
+}
+
+func existingForWrite(t *Table, opts WriteOptions, nbatches int) (*Table, bool, error) {
+	switch opts.IfExists {
+	case IfExistsFail:
+		return nil, false, fmt.Errorf("write table %q: %w", t.name, ErrTableExists)
+	case IfExistsReplace:
+		if nbatches == 0 {
+			return nil, false, fmt.Errorf("replace table %q: no batches: %w: send at least one batch (it may have 0 rows) to give the table a schema", t.name, ErrInvalidBatch)
+		}
+		return t, true, nil
+	case IfExistsAppend:
+		if nbatches == 0 {
+			return nil, false, nil
+		}
+		return t, false, nil
+	}
+	return nil, false, fmt.Errorf("write table %q: unknown IfExists value %d", t.name, opts.IfExists)
+}
+
+// Table returns the named table or ErrTableNotFound. A table exists once its first write
+// is committed.
+func (s *Store) Table(name string) (*Table, error) {
+	s.mu.RLock()
+	t := s.tables[name]
+	s.mu.RUnlock()
+	if t == nil || !t.committed() {
+		return nil, fmt.Errorf("table %q: %w", name, ErrTableNotFound)
+	}
+	return t, nil
+}
+
+// Tables returns the tables sorted by name.
+func (s *Store) Tables() []*Table {
+	s.mu.RLock()
+	out := make([]*Table, 0, len(s.tables))
+	for _, t := range s.tables {
+		out = append(out, t)
+	}
+	s.mu.RUnlock()
+	out = slices.DeleteFunc(out, func(t *Table) bool { return !t.committed() })
+	slices.SortFunc(out, func(a, b *Table) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// Drop removes the table and its files. Writes queued before Drop are committed first;
+// scans already running keep their snapshot. The directory is moved to the trash in one
+// rename (fsynced), then deleted, so a crash never leaves half a table.
+func (s *Store) Drop(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("drop table %q: %w", name, ErrClosed)
+	}
+	t := s.tables[name]
+	if t == nil {
+		return fmt.Errorf("drop table %q: %w", name, ErrTableNotFound)
+	}
+	delete(s.tables, name)
+	if err := t.close(); err != nil {
+		slog.Warn("storage: closing dropped table", "table", name, "err", err)
+	}
+	trash := filepath.Join(s.dir, trashDirName)
+	if err := mkdirSync(trash); err != nil {
+		return fmt.Errorf("drop table %q: %w", name, err)
+	}
+	dst := filepath.Join(trash, name+"."+strconv.FormatInt(time.Now().UnixNano(), 10))
+	if err := os.Rename(t.dir, dst); err != nil {
+		return fmt.Errorf("drop table %q: move %s to the trash: %w", name, t.dir, err)
+	}
+	if err := syncDir(s.tablesDir); err != nil {
+		return fmt.Errorf("drop table %q: %w", name, err)
+	}
+	if err := removeAllSync(dst); err != nil {
+		return fmt.Errorf("drop table %q: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package storage
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// wal is a table's open write-ahead log. It is used by the table's commit goroutine only
+// (and by Open before that goroutine starts), so it needs no lock.
+//
+// Invariant: size is the end of the last frame that was written and fsynced; everything
+// in the file before size is complete frames, and nothing after it was acknowledged.
+type wal struct {
+	path string
+	f    *os.File
+	size int64
+}
+
+// createWAL creates an empty WAL at path (which must not exist) and makes its directory
+// entry durable.
+func createWAL(path string) (*wal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
+	if err != nil {
+		return nil, fmt.Errorf("create WAL %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("fsync WAL %s: %w", path, err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &wal{path: path, f: f}, nil
+}
+
+// openWAL opens an existing WAL whose complete frames end at size (as found by replay).
+func openWAL(path string, size int64) (*wal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, filePerm)
+	if err != nil {
+		return nil, fmt.Errorf("open WAL %s: %w", path, err)
+	}
+	return &wal{path: path, f: f, size: size}, nil
+}
+
+// append writes frames after the last good frame and fsyncs. On error it truncates the
+// file back to the last good frame (best effort) and returns the error; the caller must
+// treat the WAL as failed, since after a failed fsync the file's state is unknown.
+func (w *wal) append(frames [][]byte) error {
+	off := w.size
+	for _, fr := range frames {
+		if _, err := w.f.WriteAt(fr, off); err != nil {
+			return w.undo(fmt.Errorf("write WAL %s at offset %d: %w", w.path, off, err))
+		}
+		off += int64(len(fr))
+	}
+	// f.Sync (fsync), not fdatasync: every append grows the file, and the new size is
+	// metadata the data cannot be read back without.
+	if err := w.f.Sync(); err != nil {
+		return w.undo(fmt.Errorf("fsync WAL %s: %w", w.path, err))
+	}
+	w.size = off
+	return nil
+}
+
+// undo truncates the WAL back to the last good frame after a failed append, so that no
+// partial or unacknowledged frame is left behind if the file system still works.
+func (w *wal) undo(cause error) error {
+	if err := w.f.Truncate(w.size); err != nil {
+		return fmt.Errorf("%w; truncate back to offset %d: %v", cause, w.size, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("%w; fsync after truncating back to offset %d: %v", cause, w.size, err)
+	}
+	return cause
+}
+
+// close closes the file. Every acknowledged frame is already fsynced.
+func (w *wal) close() error {
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close WAL %s: %w", w.path, err)
+	}
+	return nil
+}
