@@ -5,10 +5,19 @@
 package sigmaql
 
 import (
-	"context"
-	"io/fs"
+	"errors"
+	"fmt"
+	"sync"
+)
 
-	"github.com/apache/arrow-go/v18/arrow"
+var (
+	// ErrSchema is returned by Compile when the schema cannot be used (nil schema).
+	ErrSchema = errors.New("sigmaql: unusable schema")
+	// ErrSchemaMismatch is returned by Eval when the batch's schema differs from the
+	// schema the Program was compiled for.
+	ErrSchemaMismatch = errors.New("sigmaql: batch schema differs from the program's schema")
+	// ErrKernel is returned by Eval when a kernel panicked; it indicates a bug.
+	ErrKernel = errors.New("sigmaql: kernel failure")
 )
 
 // Logsource is a rule's abstract selector of the event stream.
@@ -32,6 +41,14 @@ type Rule struct {
 	File string
 	Line int
 
+	// Name is the optional unique handle used by correlation rules.
+	Name           string
+	Author         string
+	Date           string
+	Modified       string
+	References     []string
+	FalsePositives []string
+
 	det *detection
 }
 
@@ -46,10 +63,27 @@ type Diagnostic struct {
 	Message string
 }
 
-// Ruleset is a named set of rules compiled on demand for each table schema.
+// String renders the diagnostic as "file:line:col: message (rule id)".
+func (d Diagnostic) String() string {
+	kind := "error"
+	if d.Warning {
+		kind = "warning"
+	}
+	s := fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Column, kind, d.Message)
+	if d.RuleID != "" {
+		s += " (rule " + d.RuleID + ")"
+	}
+	return s
+}
+
+// Ruleset is a named set of rules compiled on demand for each table schema. Rules must
+// not be modified after the first Compile: compiled programs are cached.
 type Ruleset struct {
 	Name  string
 	Rules []*Rule
+
+	mu       sync.Mutex
+	programs map[string]*Program // by schema fingerprint
 }
 
 // Match is one (row, rule) pair produced by evaluating a ruleset over a batch. Rule is an
@@ -59,37 +93,14 @@ type Match struct {
 	Rule int32
 }
 
-// Program is a ruleset compiled against one Arrow schema.
-type Program struct{}
-
-// ParseRules parses one YAML file (possibly several documents) into rules. Rules that do
-// not load are omitted and reported as diagnostics.
-func ParseRules(file string, data []byte) ([]*Rule, []Diagnostic) { panic("TODO") }
-
-// LoadRuleset loads every *.yml/*.yaml file under the given roots of fsys.
-func LoadRuleset(name string, fsys fs.FS, roots ...string) (*Ruleset, []Diagnostic, error) {
-	panic("TODO")
-}
-
-// LoadRulesetPath loads a ruleset from a file or a directory (recursively) on disk.
-func LoadRulesetPath(name, path string) (*Ruleset, []Diagnostic, error) { panic("TODO") }
-
-// Compile returns the ruleset's Program for schema; programs are cached per schema.
-func (rs *Ruleset) Compile(schema *arrow.Schema) (*Program, error) { panic("TODO") }
-
-// Rules returns the program's rules; Match.Rule indexes this slice.
-func (p *Program) Rules() []*Rule { panic("TODO") }
-
-// Eval runs the program over rec and returns the matches ordered by row, then rule.
-func (p *Program) Eval(ctx context.Context, rec arrow.RecordBatch) ([]Match, error) {
-	panic("TODO")
-}
-
-// ReferenceEval is the reference evaluator: row by row, rule by rule.
-func ReferenceEval(rs *Ruleset, rec arrow.RecordBatch) ([]Match, error) { panic("TODO") }
-
-type detection struct{}
-
 // Subset returns a ruleset holding the rules for which keep returns true, in order.
 // The planner uses it to prune rules (by rule_level, rule_id) before evaluation.
-func (rs *Ruleset) Subset(keep func(*Rule) bool) *Ruleset { panic("TODO") }
+func (rs *Ruleset) Subset(keep func(*Rule) bool) *Ruleset {
+	out := &Ruleset{Name: rs.Name}
+	for _, r := range rs.Rules {
+		if keep(r) {
+			out.Rules = append(out.Rules, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,416 @@
+package sigmaql
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Program is a ruleset compiled against one Arrow schema. It is immutable after Compile
+// and safe for concurrent Eval calls on different batches.
+type Program struct {
+	rules  []*Rule
+	schema *arrow.Schema
+	groups []*colGroup // one per referenced column
+	leaves []*leaf     // distinct predicates, each evaluated at most once per batch
+	exprs  []*node     // one bitmap expression per rule
+	hits   []atomic.Int64
+}
+
+// colKind is how the Program reads a column.
+type colKind uint8
+
+const (
+	colString colKind = iota // Utf8, LargeUtf8, Utf8View, Dictionary(int, utf8)
+	colInt                   // Int8..Int64
+	colUint                  // Uint8..Uint64
+	colFloat                 // Float32, Float64
+	colBool                  // Boolean
+	colOther                 // anything else, through its Arrow string form
+)
+
+// colGroup is the set of leaves on one column. At evaluation the group reads the column
+// once per batch: string forms are deduplicated into distinct values, each case-folded
+// once, and every string leaf runs over distinct values, not rows. It is the place where
+// a multi-pattern automaton over the group's glob leaves will slot in.
+type colGroup struct {
+	col    int
+	name   string
+	kind   colKind
+	f32    bool
+	leaves []int
+}
+
+// leaf is one distinct predicate on one column.
+type leaf struct {
+	group int
+	pred  *pred
+	// str decides the pred from a value's string form (raw, and folded when fold is set);
+	// nil when the pred is decided from the typed value or validity alone.
+	str  func(s string) bool
+	fold bool
+}
+
+// nodeOp is the operation of one node of a compiled rule expression.
+type nodeOp uint8
+
+const (
+	opConst nodeOp = iota
+	opLeaf
+	opAnd
+	opOr
+	opNot
+)
+
+// node is a compiled bitmap expression. And/Or hold at least two kids; constants only
+// survive at the root.
+type node struct {
+	op   nodeOp
+	val  bool // opConst
+	leaf int  // opLeaf
+	kids []*node
+}
+
+var (
+	nodeTrue  = &node{op: opConst, val: true}
+	nodeFalse = &node{op: opConst, val: false}
+)
+
+func isConst(n *node, v bool) bool { return n.op == opConst && n.val == v }
+
+func mkAnd(kids []*node) *node {
+	var out []*node
+	for _, k := range kids {
+		switch {
+		case isConst(k, false):
+			return nodeFalse
+		case isConst(k, true):
+			continue
+		case k.op == opAnd:
+			out = append(out, k.kids...)
+		default:
+			out = append(out, k)
+		}
+	}
+	switch len(out) {
+	case 0:
+		return nodeTrue
+	case 1:
+		return out[0]
+	}
+	return &node{op: opAnd, kids: out}
+}
+
+func mkOr(kids []*node) *node {
+	var out []*node
+	for _, k := range kids {
+		switch {
+		case isConst(k, true):
+			return nodeTrue
+		case isConst(k, false):
+			continue
+		case k.op == opOr:
+			out = append(out, k.kids...)
+		default:
+			out = append(out, k)
+		}
+	}
+	switch len(out) {
+	case 0:
+		return nodeFalse
+	case 1:
+		return out[0]
+	}
+	return &node{op: opOr, kids: out}
+}
+
+func mkNot(k *node) *node {
+	switch {
+	case k.op == opConst:
+		if k.val {
+			return nodeFalse
+		}
+		return nodeTrue
+	case k.op == opNot:
+		return k.kids[0]
+	}
+	return &node{op: opNot, kids: []*node{k}}
+}
+
+// Compile returns the ruleset's Program for schema; programs are cached per schema.
+func (rs *Ruleset) Compile(schema *arrow.Schema) (*Program, error) {
+	if schema == nil {
+		return nil, ErrSchema
+	}
+	key := schema.Fingerprint()
+	rs.mu.Lock()
+	p := rs.programs[key]
+	rs.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	p, err := compileProgram(rs.Rules, schema)
+	if err != nil {
+		return nil, err
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if old := rs.programs[key]; old != nil {
+		return old, nil
+	}
+	if rs.programs == nil {
+		rs.programs = map[string]*Program{}
+	}
+	rs.programs[key] = p
+	return p, nil
+}
+
+// compiler holds the state of one compilation.
+type compiler struct {
+	p          *Program
+	fieldCol   map[string]int // rule field name -> column
+	groupOf    map[int]int    // column -> group
+	leafOf     map[string]int // column + pred key -> leaf
+	stringCols []int          // columns keyword searches look at
+}
+
+func compileProgram(rules []*Rule, schema *arrow.Schema) (*Program, error) {
+	p := &Program{rules: rules, schema: schema, hits: make([]atomic.Int64, len(rules))}
+	c := &compiler{p: p, fieldCol: map[string]int{}, groupOf: map[int]int{}, leafOf: map[string]int{}}
+	for i, f := range schema.Fields() {
+		stripped := strings.ReplaceAll(f.Name, " ", "")
+		if _, ok := c.fieldCol[stripped]; !ok {
+			c.fieldCol[stripped] = i
+		}
+		if k, _ := columnKind(f.Type); k == colString {
+			c.stringCols = append(c.stringCols, i)
+		}
+	}
+	for i, f := range schema.Fields() {
+		c.fieldCol[f.Name] = i
+	}
+	for _, r := range rules {
+		if r.det == nil {
+			return nil, fmt.Errorf("compile rule %q (%s:%d): rule has no detection", r.ID, r.File, r.Line)
+		}
+		p.exprs = append(p.exprs, c.rule(r))
+	}
+	return p, nil
+}
+
+// columnKind classifies an Arrow type; f32 marks Float32 (its string form differs).
+func columnKind(t arrow.DataType) (k colKind, f32 bool) {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return colString, false
+	case arrow.DICTIONARY:
+		switch t.(*arrow.DictionaryType).ValueType.ID() {
+		case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+			return colString, false
+		}
+		return colOther, false
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64:
+		return colInt, false
+	case arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
+		return colUint, false
+	case arrow.FLOAT32:
+		return colFloat, true
+	case arrow.FLOAT64:
+		return colFloat, false
+	case arrow.BOOL:
+		return colBool, false
+	}
+	return colOther, false
+}
+
+func (c *compiler) rule(r *Rule) *node {
+	d := r.det
+	var kids []*node
+	for _, it := range d.logsource {
+		kids = append(kids, c.item(it))
+	}
+	searches := map[string]*node{}
+	search := func(name string) *node {
+		if n, ok := searches[name]; ok {
+			return n
+		}
+		n := c.search(d.searches[name])
+		searches[name] = n
+		return n
+	}
+	var cond func(condNode) *node
+	cond = func(cn condNode) *node {
+		switch cn := cn.(type) {
+		case *condAnd:
+			var ks []*node
+			for _, x := range cn.xs {
+				ks = append(ks, cond(x))
+			}
+			return mkAnd(ks)
+		case *condOr:
+			var ks []*node
+			for _, x := range cn.xs {
+				ks = append(ks, cond(x))
+			}
+			return mkOr(ks)
+		case *condNot:
+			return mkNot(cond(cn.x))
+		case *condIdent:
+			return search(cn.name)
+		case *condOf:
+			var ks []*node
+			for _, name := range ofTargets(d.names, cn.pattern) {
+				ks = append(ks, search(name))
+			}
+			if cn.all {
+				return mkAnd(ks)
+			}
+			return mkOr(ks)
+		}
+		panic("BUG: unknown condition node")
+	}
+	kids = append(kids, cond(d.cond))
+	return mkAnd(kids)
+}
+
+func (c *compiler) search(s *search) *node {
+	var alts []*node
+	for _, alt := range s.alts {
+		var items []*node
+		for _, it := range alt {
+			items = append(items, c.item(it))
+		}
+		alts = append(alts, mkAnd(items))
+	}
+	return mkOr(alts)
+}
+
+func (c *compiler) item(it *item) *node {
+	var vals []*node
+	for _, variants := range it.values {
+		var vs []*node
+		for _, p := range variants {
+			if it.keyword {
+				var cols []*node
+				for _, col := range c.stringCols {
+					cols = append(cols, c.leaf(col, p))
+				}
+				vs = append(vs, mkOr(cols))
+				continue
+			}
+			col, ok := c.fieldCol[it.field]
+			if !ok {
+				// The column is absent from the schema: the pred is a constant.
+				vs = append(vs, constNode(p.kind == predNull || (p.kind == predExists && !p.b)))
+				continue
+			}
+			vs = append(vs, c.leaf(col, p))
+		}
+		vals = append(vals, mkOr(vs))
+	}
+	if it.all {
+		return mkAnd(vals)
+	}
+	return mkOr(vals)
+}
+
+func constNode(v bool) *node {
+	if v {
+		return nodeTrue
+	}
+	return nodeFalse
+}
+
+// leaf returns the node of pred p on column col, sharing the leaf with every other use of
+// the same predicate on that column.
+func (c *compiler) leaf(col int, p *pred) *node {
+	f := c.p.schema.Field(col)
+	kind, f32 := columnKind(f.Type)
+	if v, ok := staticPred(kind, p); ok {
+		return constNode(v)
+	}
+	key := fmt.Sprintf("%d\x00%s", col, p.key)
+	if id, ok := c.leafOf[key]; ok {
+		return &node{op: opLeaf, leaf: id}
+	}
+	g, ok := c.groupOf[col]
+	if !ok {
+		g = len(c.p.groups)
+		c.groupOf[col] = g
+		c.p.groups = append(c.p.groups, &colGroup{col: col, name: f.Name, kind: kind, f32: f32})
+	}
+	l := &leaf{group: g, pred: p}
+	if needsString(kind, p) {
+		l.str, l.fold = stringKernel(p)
+	}
+	id := len(c.p.leaves)
+	c.p.leaves = append(c.p.leaves, l)
+	c.p.groups[g].leaves = append(c.p.groups[g].leaves, id)
+	c.leafOf[key] = id
+	return &node{op: opLeaf, leaf: id}
+}
+
+// staticPred decides preds that cannot match a column's type, at compile time.
+func staticPred(kind colKind, p *pred) (val, ok bool) {
+	switch kind {
+	case colInt, colUint, colFloat:
+		if p.kind == predBool || p.kind == predCIDR {
+			return false, true
+		}
+	case colBool:
+		if p.kind == predNum || p.kind == predCmp || p.kind == predCIDR {
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// needsString reports whether p is decided from the value's string form on a column of
+// kind; the others are decided from typed values or validity.
+func needsString(kind colKind, p *pred) bool {
+	switch p.kind {
+	case predNull, predExists:
+		return false
+	case predNum, predCmp:
+		return kind == colString || kind == colOther
+	case predBool:
+		return kind != colBool
+	}
+	return true
+}
+
+// Rules returns the program's rules; Match.Rule indexes this slice.
+func (p *Program) Rules() []*Rule { return p.rules }
+
+// Schema returns the schema the program was compiled for.
+func (p *Program) Schema() *arrow.Schema { return p.schema }
+
+// Hits returns, per rule, the number of matching rows seen by Eval since compilation.
+func (p *Program) Hits() []int64 {
+	out := make([]int64, len(p.hits))
+	for i := range p.hits {
+		out[i] = p.hits[i].Load()
+	}
+	return out
+}
+
+// ProgramStats describes the size of a compiled program.
+type ProgramStats struct {
+	Rules   int // rules in the program
+	Leaves  int // distinct predicates after deduplication across rules
+	Columns int // columns the program reads
+	Never   int // rules that can never match this schema (condition constant false)
+}
+
+// Stats returns the program's size figures.
+func (p *Program) Stats() ProgramStats {
+	s := ProgramStats{Rules: len(p.rules), Leaves: len(p.leaves), Columns: len(p.groups)}
+	for _, e := range p.exprs {
+		if isConst(e, false) {
+			s.Never++
+		}
+	}
+	return s
+}

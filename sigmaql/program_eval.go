@@ -1,0 +1,431 @@
+package sigmaql
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// evalState is the per-batch state of one Eval call: leaf bitmaps computed so far and
+// the per-column views shared by a column's leaves. It is owned by one goroutine.
+type evalState struct {
+	p        *Program
+	rec      arrow.RecordBatch
+	n        int
+	leafDone []bool
+	leafBits [][]uint64
+	groups   []groupState
+}
+
+// groupState holds one column's per-batch views, each built on first use.
+type groupState struct {
+	validReady bool
+	valid      []uint64 // non-null rows; nil when none
+
+	strReady bool
+	distinct []string // distinct string forms of the non-null values
+	folded   []string // distinct, case-folded; nil until a folding leaf needs it
+	rowIdx   []int32  // row -> index into distinct, -1 for null
+
+	numReady bool
+	nums     []numValue // typed numeric values by row (numeric columns)
+	bools    []bool     // typed values by row (boolean columns)
+}
+
+// numValue is a numeric value: an int64 when it is an integer that fits, else a float64.
+type numValue struct {
+	isInt bool
+	i     int64
+	f     float64
+}
+
+// Eval runs the program over rec and returns the matches ordered by row, then rule.
+func (p *Program) Eval(ctx context.Context, rec arrow.RecordBatch) (out []Match, err error) {
+	if err := p.checkSchema(rec.Schema()); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %v", ErrKernel, r)
+		}
+	}()
+	n := int(rec.NumRows())
+	if n == 0 {
+		return nil, nil
+	}
+	st := &evalState{
+		p: p, rec: rec, n: n,
+		leafDone: make([]bool, len(p.leaves)),
+		leafBits: make([][]uint64, len(p.leaves)),
+		groups:   make([]groupState, len(p.groups)),
+	}
+	for ri, e := range p.exprs {
+		if ri%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		bm := st.eval(e)
+		if bm == nil {
+			continue
+		}
+		p.hits[ri].Add(int64(bitmapCount(bm)))
+		bitmapForEach(bm, func(row int) {
+			out = append(out, Match{Row: int32(row), Rule: int32(ri)})
+		})
+	}
+	// Matches were produced rule by rule in increasing row order; a stable sort by row
+	// keeps rules in increasing order within a row.
+	slices.SortStableFunc(out, func(a, b Match) int { return int(a.Row) - int(b.Row) })
+	return out, nil
+}
+
+func (p *Program) checkSchema(s *arrow.Schema) error {
+	if s.NumFields() != p.schema.NumFields() {
+		return fmt.Errorf("%w: %d columns; want %d", ErrSchemaMismatch, s.NumFields(), p.schema.NumFields())
+	}
+	for i, f := range s.Fields() {
+		g := p.schema.Field(i)
+		if f.Name != g.Name || !arrow.TypeEqual(f.Type, g.Type) {
+			return fmt.Errorf("%w: column %d is %s %s; want %s %s", ErrSchemaMismatch, i, f.Name, f.Type, g.Name, g.Type)
+		}
+	}
+	return nil
+}
+
+// eval returns the rows where n holds, nil for none. The result may be a shared leaf
+// bitmap: the caller must not modify it.
+func (st *evalState) eval(n *node) []uint64 {
+	switch n.op {
+	case opConst:
+		if n.val {
+			return bitmapNot(nil, st.n)
+		}
+		return nil
+	case opLeaf:
+		return st.leafBitmap(n.leaf)
+	case opAnd:
+		var acc []uint64
+		owned := false
+		for _, k := range n.kids {
+			b := st.eval(k)
+			if b == nil {
+				// Fast path: a required operand is empty; skip the rest.
+				return nil
+			}
+			if acc == nil {
+				acc = b
+				continue
+			}
+			if !owned {
+				acc, owned = bitmapClone(acc), true
+			}
+			if !bitmapAndInto(acc, b) {
+				return nil
+			}
+		}
+		return acc
+	case opOr:
+		var acc []uint64
+		owned := false
+		for _, k := range n.kids {
+			b := st.eval(k)
+			if b == nil {
+				continue
+			}
+			if acc == nil {
+				acc = b
+				continue
+			}
+			if !owned {
+				acc, owned = bitmapClone(acc), true
+			}
+			bitmapOrInto(acc, b)
+		}
+		return acc
+	case opNot:
+		return bitmapNot(st.eval(n.kids[0]), st.n)
+	}
+	panic("BUG: unknown node op")
+}
+
+// leafBitmap returns the rows where leaf id holds, computing it on first use.
+func (st *evalState) leafBitmap(id int) []uint64 {
+	if st.leafDone[id] {
+		return st.leafBits[id]
+	}
+	l := st.p.leaves[id]
+	gi := l.group
+	var bm []uint64
+	switch {
+	case l.pred.kind == predNull || (l.pred.kind == predExists && !l.pred.b):
+		bm = bitmapNot(st.validity(gi), st.n)
+	case l.pred.kind == predExists:
+		bm = st.validity(gi)
+	case l.str != nil:
+		bm = st.stringLeaf(gi, l)
+	default:
+		bm = st.typedLeaf(gi, l.pred)
+	}
+	if bm != nil && bitmapEmpty(bm) {
+		bm = nil
+	}
+	st.leafDone[id] = true
+	st.leafBits[id] = bm
+	return bm
+}
+
+// validity returns the non-null rows of a group's column. A dictionary entry that is
+// itself null makes its rows null.
+func (st *evalState) validity(gi int) []uint64 {
+	gs := &st.groups[gi]
+	if gs.validReady {
+		return gs.valid
+	}
+	col := st.rec.Column(st.p.groups[gi].col)
+	bm := make([]uint64, bitmapWords(st.n))
+	if d, ok := col.(*array.Dictionary); ok {
+		dict := d.Dictionary()
+		for i := 0; i < st.n; i++ {
+			if d.IsValid(i) && dict.IsValid(d.GetValueIndex(i)) {
+				bitmapSet(bm, i)
+			}
+		}
+	} else {
+		for i := 0; i < st.n; i++ {
+			if col.IsValid(i) {
+				bitmapSet(bm, i)
+			}
+		}
+	}
+	if bitmapEmpty(bm) {
+		bm = nil
+	}
+	gs.validReady, gs.valid = true, bm
+	return bm
+}
+
+// stringLeaf runs a string kernel once per distinct value of the column, then maps the
+// result to rows.
+func (st *evalState) stringLeaf(gi int, l *leaf) []uint64 {
+	gs := st.stringView(gi)
+	vals := gs.distinct
+	if l.fold {
+		if gs.folded == nil {
+			gs.folded = make([]string, len(gs.distinct))
+			for j, s := range gs.distinct {
+				gs.folded[j] = fold(s)
+			}
+		}
+		vals = gs.folded
+	}
+	hit := make([]bool, len(vals))
+	any := false
+	for j, s := range vals {
+		if l.str(s) {
+			hit[j], any = true, true
+		}
+	}
+	if !any {
+		return nil
+	}
+	bm := make([]uint64, bitmapWords(st.n))
+	for row, j := range gs.rowIdx {
+		if j >= 0 && hit[j] {
+			bitmapSet(bm, row)
+		}
+	}
+	return bm
+}
+
+// stringView builds the distinct string forms of a column. Dictionary arrays use their
+// dictionary as the distinct values; other columns are deduplicated through a map.
+func (st *evalState) stringView(gi int) *groupState {
+	gs := &st.groups[gi]
+	if gs.strReady {
+		return gs
+	}
+	g := st.p.groups[gi]
+	col := st.rec.Column(g.col)
+	gs.rowIdx = make([]int32, st.n)
+	if d, ok := col.(*array.Dictionary); ok && g.kind == colString {
+		dict := d.Dictionary()
+		gs.distinct = make([]string, dict.Len())
+		for j := range gs.distinct {
+			if dict.IsValid(j) {
+				gs.distinct[j] = stringAt(dict, j)
+			}
+		}
+		for i := 0; i < st.n; i++ {
+			gs.rowIdx[i] = -1
+			if d.IsValid(i) {
+				if j := d.GetValueIndex(i); dict.IsValid(j) {
+					gs.rowIdx[i] = int32(j)
+				}
+			}
+		}
+		gs.strReady = true
+		return gs
+	}
+	seen := map[string]int32{}
+	for i := 0; i < st.n; i++ {
+		if col.IsNull(i) {
+			gs.rowIdx[i] = -1
+			continue
+		}
+		s := stringFormAt(col, i, g.kind, g.f32)
+		j, ok := seen[s]
+		if !ok {
+			j = int32(len(gs.distinct))
+			seen[s] = j
+			gs.distinct = append(gs.distinct, s)
+		}
+		gs.rowIdx[i] = j
+	}
+	gs.strReady = true
+	return gs
+}
+
+// stringAt reads a string array's value (Utf8, LargeUtf8 or Utf8View).
+func stringAt(a arrow.Array, i int) string {
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i)
+	case *array.LargeString:
+		return a.Value(i)
+	case *array.StringView:
+		return a.Value(i)
+	}
+	return a.ValueStr(i)
+}
+
+// stringFormAt is the string form of a non-null value: how patterns see numbers and
+// booleans.
+func stringFormAt(col arrow.Array, i int, kind colKind, f32 bool) string {
+	switch kind {
+	case colString:
+		return stringAt(col, i)
+	case colInt, colUint, colFloat:
+		v := numberAt(col, i)
+		switch {
+		case kind == colUint:
+			return strconv.FormatUint(uint64At(col, i), 10)
+		case v.isInt:
+			return strconv.FormatInt(v.i, 10)
+		case f32:
+			return strconv.FormatFloat(v.f, 'f', -1, 32)
+		default:
+			return strconv.FormatFloat(v.f, 'f', -1, 64)
+		}
+	case colBool:
+		return strconv.FormatBool(col.(*array.Boolean).Value(i))
+	}
+	return col.ValueStr(i)
+}
+
+func uint64At(col arrow.Array, i int) uint64 {
+	switch a := col.(type) {
+	case *array.Uint8:
+		return uint64(a.Value(i))
+	case *array.Uint16:
+		return uint64(a.Value(i))
+	case *array.Uint32:
+		return uint64(a.Value(i))
+	case *array.Uint64:
+		return a.Value(i)
+	}
+	panic("BUG: not an unsigned column")
+}
+
+// numberAt reads a numeric value; unsigned values above MaxInt64 become floats.
+func numberAt(col arrow.Array, i int) numValue {
+	switch a := col.(type) {
+	case *array.Int8:
+		return numValue{isInt: true, i: int64(a.Value(i))}
+	case *array.Int16:
+		return numValue{isInt: true, i: int64(a.Value(i))}
+	case *array.Int32:
+		return numValue{isInt: true, i: int64(a.Value(i))}
+	case *array.Int64:
+		return numValue{isInt: true, i: a.Value(i)}
+	case *array.Uint8, *array.Uint16, *array.Uint32, *array.Uint64:
+		u := uint64At(col, i)
+		if u <= math.MaxInt64 {
+			return numValue{isInt: true, i: int64(u)}
+		}
+		return numValue{f: float64(u)}
+	case *array.Float32:
+		return numValue{f: float64(a.Value(i))}
+	case *array.Float64:
+		return numValue{f: a.Value(i)}
+	}
+	panic("BUG: not a numeric column")
+}
+
+// typedLeaf decides numeric and boolean preds from typed values, row by row.
+func (st *evalState) typedLeaf(gi int, p *pred) []uint64 {
+	gs := &st.groups[gi]
+	g := st.p.groups[gi]
+	col := st.rec.Column(g.col)
+	if !gs.numReady {
+		if g.kind == colBool {
+			b := col.(*array.Boolean)
+			gs.bools = make([]bool, st.n)
+			for i := range gs.bools {
+				gs.bools[i] = b.IsValid(i) && b.Value(i)
+			}
+		} else {
+			gs.nums = make([]numValue, st.n)
+			for i := range gs.nums {
+				if col.IsValid(i) {
+					gs.nums[i] = numberAt(col, i)
+				}
+			}
+		}
+		gs.numReady = true
+	}
+	valid := st.validity(gi)
+	if valid == nil {
+		return nil
+	}
+	bm := make([]uint64, bitmapWords(st.n))
+	bitmapForEach(valid, func(row int) {
+		var m bool
+		switch p.kind {
+		case predBool:
+			m = gs.bools[row] == p.b
+		case predNum:
+			v := gs.nums[row]
+			if v.isInt && p.isInt {
+				m = v.i == p.i
+			} else {
+				m = v.asFloat() == p.f
+			}
+		case predCmp:
+			v := gs.nums[row]
+			if v.isInt && p.isInt {
+				m = compareInt(p.op, v.i, p.i)
+			} else {
+				m = compareFloat(p.op, v.asFloat(), p.f)
+			}
+		default:
+			panic("BUG: pred kind has no typed kernel")
+		}
+		if m {
+			bitmapSet(bm, row)
+		}
+	})
+	return bm
+}
+
+func (v numValue) asFloat() float64 {
+	if v.isInt {
+		return float64(v.i)
+	}
+	return v.f
+}
