@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
+	"log/slog"
+	"os"
 	"sort"
 	"testing"
 
@@ -184,4 +187,14 @@ func schemaString(s *arrow.Schema) string {
 		b.WriteString(f.Name + ":" + f.Type.String())
 	}
 	return b.String()
+}
+
+// TestMain silences the store's recovery warnings, which the tests provoke on purpose,
+// unless -v is given.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	os.Exit(m.Run())
 }

@@ -1,0 +1,256 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// walFixture writes calls to table "t" in a fresh store and returns the data directory,
+// the WAL bytes and the WAL size after each call.
+func walFixture(t *testing.T, calls ...[]arrow.RecordBatch) (dir string, wal []byte, ends []int64) {
+	t.Helper()
+	dir = t.TempDir()
+	s := mustOpen(t, dir)
+	for _, c := range calls {
+		mustWrite(t, s, "t", c...)
+		ends = append(ends, mustTable(t, s, "t").Stats().WALBytes)
+	}
+	mustClose(t, s)
+	wal, err := os.ReadFile(walPathOf(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(wal)) != ends[len(ends)-1] {
+		t.Fatalf("WAL size %d; want %d", len(wal), ends[len(ends)-1])
+	}
+	return dir, wal, ends
+}
+
+func walPathOf(dir string) string { return filepath.Join(dir, tablesDirName, "t", walFileName) }
+
+// reopenWith replaces the WAL of table t in dir with data and opens the store.
+func reopenWith(t *testing.T, dir string, data []byte) (*Store, error) {
+	t.Helper()
+	if err := os.WriteFile(walPathOf(dir), data, filePerm); err != nil {
+		t.Fatal(err)
+	}
+	return Open(context.Background(), Options{Dir: dir})
+}
+
+func smallCalls() [][]arrow.RecordBatch {
+	return [][]arrow.RecordBatch{
+		{mkBatch(col{"id", []int64{1, 2}}, col{"msg", []string{"a", "b"}})},
+		{mkBatch(col{"id", []int64{3}}, col{"host", []string{"h"}})},
+		{mkBatch(col{"id", []int64{4, 5, 6}})},
+	}
+}
+
+// TestTornTail cuts the WAL at every byte offset within the last frame: reopening keeps
+// every earlier row, reports the dropped bytes, truncates the file and accepts writes.
+func TestTornTail(t *testing.T) {
+	dir, wal, ends := walFixture(t, smallCalls()...)
+	good := ends[len(ends)-2]
+	for cut := good; cut < int64(len(wal)); cut++ {
+		s, err := reopenWith(t, dir, wal[:cut])
+		if err != nil {
+			t.Fatalf("cut at %d: Open: got %v; want nil", cut, err)
+		}
+		tbl := mustTable(t, s, "t")
+		if got := tbl.Rows(); got != 3 {
+			t.Fatalf("cut at %d: rows %d; want 3", cut, got)
+		}
+		if got, want := s.Recovery()[0].TruncatedBytes, cut-good; got != want {
+			t.Fatalf("cut at %d: truncated %d bytes; want %d", cut, got, want)
+		}
+		st, _ := os.Stat(walPathOf(dir))
+		if st.Size() != good {
+			t.Fatalf("cut at %d: WAL size after recovery %d; want %d", cut, st.Size(), good)
+		}
+		if cut == good+1 { // the store still works after a truncated tail
+			rec := mkBatch(col{"id", []int64{7}})
+			mustWrite(t, s, "t", rec)
+			rec.Release()
+			mustClose(t, s)
+			s = mustOpen(t, dir)
+			if got := mustTable(t, s, "t").Rows(); got != 4 {
+				t.Fatalf("write after recovery then reopen: rows %d; want 4", got)
+			}
+		}
+		mustClose(t, s)
+	}
+}
+
+// TestTornMultiBatchCall cuts a three-batch call at every offset: the call is kept whole
+// or not at all.
+func TestTornMultiBatchCall(t *testing.T) {
+	calls := smallCalls()
+	calls = append(calls, []arrow.RecordBatch{
+		mkBatch(col{"id", []int64{10}}),
+		mkBatch(col{"id", []int64{11}}),
+		mkBatch(col{"id", []int64{12}}),
+	})
+	dir, wal, ends := walFixture(t, calls...)
+	good := ends[len(ends)-2]
+	for cut := good; cut <= int64(len(wal)); cut++ {
+		s, err := reopenWith(t, dir, wal[:cut])
+		if err != nil {
+			t.Fatalf("cut at %d: Open: got %v; want nil", cut, err)
+		}
+		want := int64(6)
+		if cut == int64(len(wal)) {
+			want = 9
+		}
+		if got := mustTable(t, s, "t").Rows(); got != want {
+			t.Fatalf("cut at %d: rows %d; want %d", cut, got, want)
+		}
+		mustClose(t, s)
+	}
+}
+
+func TestCorruptTailFrameIsTruncated(t *testing.T) {
+	dir, wal, ends := walFixture(t, smallCalls()...)
+	good := ends[len(ends)-2]
+	f := func(off int64) {
+		t.Helper()
+		data := append([]byte(nil), wal...)
+		data[off] ^= 0x40
+		s, err := reopenWith(t, dir, data)
+		if err != nil {
+			t.Fatalf("flip at %d: Open: got %v; want nil", off, err)
+		}
+		defer mustClose(t, s)
+		if got := mustTable(t, s, "t").Rows(); got != 3 {
+			t.Fatalf("flip at %d: rows %d; want 3", off, got)
+		}
+		if got, want := s.Recovery()[0].TruncatedBytes, int64(len(wal))-good; got != want {
+			t.Fatalf("flip at %d: truncated %d; want %d", off, got, want)
+		}
+	}
+	f(good + 4)               // the CRC itself
+	f(good + frameHeaderSize) // first payload byte
+	f(good + 100)             // inside the payload
+	f(int64(len(wal)) - 1)    // last byte
+	f(good + 1)               // the length: the frame runs past the end of the file
+}
+
+func TestCorruptMiddleFrameFailsOpen(t *testing.T) {
+	dir, wal, ends := walFixture(t, smallCalls()...)
+	f := func(off int64) {
+		t.Helper()
+		data := append([]byte(nil), wal...)
+		data[off] ^= 0x01
+		s, err := reopenWith(t, dir, data)
+		if err == nil {
+			mustClose(t, s)
+			t.Fatalf("flip at %d: Open: got nil error; want ErrCorrupt", off)
+		}
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("flip at %d: got %v; want ErrCorrupt", off, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{"FATAL: " + walPathOf(dir) + ":", `table "t"`, "offset"} {
+			if !strings.Contains(msg, want) {
+				t.Fatalf("flip at %d: error %q lacks %q", off, msg, want)
+			}
+		}
+		// The refused WAL is left untouched for inspection.
+		got, _ := os.ReadFile(walPathOf(dir))
+		if len(got) != len(data) {
+			t.Fatalf("flip at %d: WAL size after refused Open %d; want %d", off, len(got), len(data))
+		}
+	}
+	f(ends[0] + 20) // payload of the second frame
+	f(ends[0] + 2)  // length of the second frame
+	f(100)          // payload of the first frame
+	// The lock is released after a failed Open.
+	s, err := reopenWith(t, dir, wal)
+	if err != nil {
+		t.Fatalf("Open of the intact WAL: %v", err)
+	}
+	mustClose(t, s)
+}
+
+func TestEmptyTableDirIsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	mustClose(t, s)
+	for _, name := range []string{"nowal", "emptywal"} {
+		if err := os.MkdirAll(filepath.Join(dir, tablesDirName, name), dirPerm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, tablesDirName, "emptywal", walFileName), []byte{1, 2, 3}, filePerm); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, dir)
+	defer mustClose(t, s)
+	if got := len(s.Tables()); got != 0 {
+		t.Fatalf("tables: got %d; want 0", got)
+	}
+	for _, r := range s.Recovery() {
+		if !r.Removed {
+			t.Fatalf("recovery %+v: want Removed", r)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, tablesDirName)); len(entries) != 0 {
+		t.Fatalf("table dirs left: got %d; want 0", len(entries))
+	}
+}
+
+func TestLeftoverReplaceIsIgnored(t *testing.T) {
+	dir, wal, _ := walFixture(t, smallCalls()...)
+	if err := os.WriteFile(walPathOf(dir)+tmpSuffix, wal[:50], filePerm); err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, dir)
+	defer mustClose(t, s)
+	if got := mustTable(t, s, "t").Rows(); got != 6 {
+		t.Fatalf("rows: got %d; want 6", got)
+	}
+	if _, err := os.Stat(walPathOf(dir) + tmpSuffix); !os.IsNotExist(err) {
+		t.Fatalf("stat leftover: got %v; want not exist", err)
+	}
+}
+
+// FuzzReplayWAL checks that replay never panics and either refuses a WAL or keeps a
+// prefix of whole frames.
+func FuzzReplayWAL(f *testing.F) {
+	s := mustOpen(f, f.TempDir())
+	for _, c := range smallCalls() {
+		mustWrite(f, s, "t", c...)
+	}
+	tbl := mustTable(f, s, "t")
+	wal, err := os.ReadFile(tbl.walPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	mustClose(f, s)
+	f.Add(wal)
+	f.Add(wal[:len(wal)/2])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), walFileName)
+		if err := os.WriteFile(path, data, filePerm); err != nil {
+			t.Fatal(err)
+		}
+		var recs []arrow.RecordBatch
+		res, err := replayWAL(context.Background(), path, func(rec arrow.RecordBatch) error {
+			recs = append(recs, rec)
+			return nil
+		})
+		releaseAll(recs)
+		if err != nil {
+			return
+		}
+		st, _ := os.Stat(path)
+		if st.Size() != res.size || res.size+res.truncated != int64(len(data)) {
+			t.Fatalf("size %d, result %+v; want size == kept and kept+truncated == %d", st.Size(), res, len(data))
+		}
+	})
+}
