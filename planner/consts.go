@@ -1,0 +1,31 @@
+package planner
+
+// Output batch limits. Flight clients commonly cap inbound gRPC messages at 4 MiB
+// (grpc-go and arrow-go defaults; see shared/FLIGHTSQL.md pitfall 10), and one Flight
+// message carries one record batch, so the planner splits its output by bytes as well as
+// by rows.
+const (
+	// maxOutputRows bounds the rows of one output batch: 64Ki rows keeps per-batch
+	// overhead negligible while staying friendly to clients that buffer a batch whole.
+	maxOutputRows = 64 * 1024
+	// maxOutputBytes is the approximate byte budget of one output batch, estimated
+	// from the input buffers before materialisation; it stays under the 4 MiB limit
+	// with room for IPC framing and metadata.
+	maxOutputBytes = 4<<20 - 256<<10
+)
+
+// Rule metadata column names appended by detect(), in this order, after the table's
+// columns.
+const (
+	colRuleID    = "rule_id"
+	colRuleTitle = "rule_title"
+	colRuleLevel = "rule_level"
+	colRuleTags  = "rule_tags"
+)
+
+// defaultDetectTable is the table detect('ruleset') scans when no table is given.
+const defaultDetectTable = "events"
+
+// catalogName is the only catalog name accepted in three-part table names
+// (sigmaflight.public.t).
+const catalogName = "sigmaflight"
