@@ -67,11 +67,13 @@ func mustLoadOTRF(t testing.TB, name string) otrfBatch {
 		}
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.UseNumber()
-		var ev map[string]any
-		if err := dec.Decode(&ev); err != nil {
+		var v any
+		if err := dec.Decode(&v); err != nil {
 			t.Fatalf("decode %s: %v", name, err)
 		}
-		events = append(events, ev)
+		if ev, ok := v.(map[string]any); ok {
+			events = append(events, ev)
+		}
 	}
 	b := otrfBatch{rec: eventsToBatch(events), jsonBytes: int64(len(data))}
 	otrfCache[name] = b

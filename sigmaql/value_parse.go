@@ -57,13 +57,13 @@ func parseItem(keyNode, valNode *yaml.Node) (*item, *posError) {
 	it.mods = mods
 
 	var (
-		mode                       = modeGlob
-		pos                        string // contains, startswith or endswith
-		cased, windash             bool
-		reFlagSet                  string
-		cmpOp                      string
-		hasRe                      bool
-		otherThanAll               int
+		mode           = modeGlob
+		pos            string // contains, startswith or endswith
+		cased, windash bool
+		reFlagSet      string
+		cmpOp          string
+		hasRe          bool
+		otherThanAll   int
 	)
 	for _, m := range mods {
 		if m != modAll {
