@@ -34,6 +34,9 @@ func (b *binder) errAt(sentinel error, pos int, format string, args ...any) *Err
 
 // unsupported reports a construct this version does not execute.
 func (b *binder) unsupported(pos int, what string) *Error {
+	if strings.HasSuffix(what, " are") {
+		return b.errAt(ErrUnsupported, pos, "%s not supported yet", what)
+	}
 	return b.errAt(ErrUnsupported, pos, "%s is not supported yet", what)
 }
 

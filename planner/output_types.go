@@ -83,10 +83,10 @@ func materialise(mem memory.Allocator, arr arrow.Array, sel []int32, n int, out 
 			}
 			return array.NewSlice(arr, 0, int64(n)), nil
 		}
-		if len(sel) == 0 || int(sel[len(sel)-1]-sel[0]) == len(sel)-1 {
-			if len(sel) == 0 {
-				return array.NewSlice(arr, 0, 0), nil
-			}
+		if len(sel) == 0 {
+			return array.NewSlice(arr, 0, 0), nil
+		}
+		if isRun(sel) {
 			return array.NewSlice(arr, int64(sel[0]), int64(sel[len(sel)-1])+1), nil
 		}
 	}
@@ -374,3 +374,17 @@ func identitySel(n int) []int32 {
 
 // utf8Type is the Utf8 type of rule metadata columns and string constants.
 var utf8Type = arrow.BinaryTypes.String
+
+// isRun reports whether sel is a run of consecutive rows (sel may hold duplicates, as
+// detect's does, so the endpoints alone do not tell).
+func isRun(sel []int32) bool {
+	if int(sel[len(sel)-1]-sel[0]) != len(sel)-1 {
+		return false
+	}
+	for i, r := range sel {
+		if r != sel[0]+int32(i) {
+			return false
+		}
+	}
+	return true
+}
