@@ -37,6 +37,7 @@ func encodeFrame(rec arrow.RecordBatch, framesLeft int) ([]byte, error) {
 	defer framed.Release()
 
 	var buf bytes.Buffer
+	buf.Grow(frameSizeHint(rec))
 	buf.Write(make([]byte, frameHeaderSize))
 	w := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 	if err := w.Write(framed); err != nil {
@@ -54,6 +55,21 @@ func encodeFrame(rec arrow.RecordBatch, framesLeft int) ([]byte, error) {
 	binary.LittleEndian.PutUint32(frame[0:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(frame[4:8], crc32.Checksum(payload, castagnoli))
 	return frame, nil
+}
+
+// frameSizeHint estimates the encoded size of rec so that encodeFrame allocates its
+// buffer once: the column buffers plus per-column metadata and padding.
+func frameSizeHint(rec arrow.RecordBatch) int {
+	n := frameHeaderSize + 1024
+	for _, c := range rec.Columns() {
+		n += 256
+		for _, b := range c.Data().Buffers() {
+			if b != nil {
+				n += b.Len() + 8
+			}
+		}
+	}
+	return n
 }
 
 // frameHeader is a decoded frame header.
