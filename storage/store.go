@@ -253,8 +253,11 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 	frames := make([][]byte, len(recs))
 	for i, rec := range recs {
 		fr, err := encodeFrame(rec, len(recs)-1-i)
+		if errors.Is(err, errFrameTooLarge) {
+			return 0, fmt.Errorf("table %q: batch %d (%d rows): %v: split it into smaller batches: %w", table, i, rec.NumRows(), err, ErrInvalidBatch)
+		}
 		if err != nil {
-			return 0, fmt.Errorf("table %q: batch %d (%d rows): %w: split it into smaller batches", table, i, rec.NumRows(), ErrInvalidBatch)
+			return 0, fmt.Errorf("table %q: batch %d: %w", table, i, err)
 		}
 		frames[i] = fr
 	}

@@ -95,8 +95,22 @@ func (h frameHeader) checkPayload(payload []byte) bool {
 }
 
 // decodePayload decodes a frame payload into its record batch (owned by the caller) and
-// the number of frames of the same Write call that follow it.
-func decodePayload(payload []byte) (arrow.RecordBatch, int, error) {
+// the number of frames of the same Write call that follow it. A panic in the IPC decoder
+// (a malformed payload that still passed the CRC) is returned as an error, so that a bad
+// WAL is reported, not fatal to the process.
+func decodePayload(payload []byte) (rec arrow.RecordBatch, left int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if rec != nil {
+				rec.Release()
+			}
+			rec, left, err = nil, 0, fmt.Errorf("decode Arrow IPC stream: panic: %v", p)
+		}
+	}()
+	return decodeIPC(payload)
+}
+
+func decodeIPC(payload []byte) (arrow.RecordBatch, int, error) {
 	r, err := ipc.NewReader(bytes.NewReader(payload), ipc.WithAllocator(mem))
 	if err != nil {
 		return nil, 0, fmt.Errorf("decode Arrow IPC schema: %w", err)

@@ -254,3 +254,4 @@ func FuzzReplayWAL(f *testing.F) {
 		}
 	})
 }
+
