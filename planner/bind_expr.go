@@ -164,6 +164,7 @@ func (b *binder) bindPredicate(n ast.ExprNode) (predicate, error) {
 
 // bindColumnOperand binds the operand of a predicate: a column or a constant.
 func (b *binder) bindColumnOperand(n ast.ExprNode, context string) (expr, error) {
+	_ = context // kept for future messages
 	switch e := n.(type) {
 	case *ast.ParenthesesExpr:
 		return b.bindColumnOperand(e.Expr, context)
@@ -176,7 +177,13 @@ func (b *binder) bindColumnOperand(n ast.ExprNode, context string) (expr, error)
 			return b.bindLiteral(n)
 		}
 	}
-	return nil, b.unsupported(n.OriginTextPosition(), describeExpr(n)+" (as an operand of "+context+")")
+	if _, ok := n.(*ast.AggregateFuncExpr); ok {
+		return nil, b.errAt(ErrInvalid, n.OriginTextPosition(), "aggregate functions are not allowed in WHERE")
+	}
+	if f, ok := n.(*ast.FuncCallExpr); ok && f.FnName.L == "detect" {
+		return nil, b.errAt(ErrUnsupported, n.OriginTextPosition(), "detect() is a table function").withHint("use it in FROM: SELECT * FROM detect('ruleset')")
+	}
+	return nil, b.unsupported(n.OriginTextPosition(), describeExpr(n))
 }
 
 var astCmpOp = map[opcode.Op]cmpOp{opcode.EQ: opEQ, opcode.NE: opNE, opcode.LT: opLT, opcode.LE: opLE, opcode.GT: opGT, opcode.GE: opGE}

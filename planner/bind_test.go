@@ -75,7 +75,7 @@ func TestPrepareErrors(t *testing.T) {
 	// Syntax errors.
 	f(`SELECT * FROM events WHERE`, ErrSyntax, `syntax error at end of input (line 1, column 27)`)
 	f(`SELECT * FROM events WHERE Image = 'x`, ErrSyntax, `unterminated string literal (line 1, column 36)`)
-	f(`SELECT * FRM events`, ErrSyntax, `syntax error at or near "events" (line 1, column 14)`)
+	f(`SELECT * FRM events`, ErrSyntax, `syntax error at or near "FRM" (line 1, column 10)`)
 	f(``, ErrSyntax, `empty query`)
 	f(`-- nothing`, ErrSyntax, `empty query`)
 	f(`SELECT * FROM events WHERE Image LIKE 'abc\'`, ErrSyntax, `unterminated string literal (line 1, column 39)`)
