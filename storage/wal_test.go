@@ -254,4 +254,3 @@ func FuzzReplayWAL(f *testing.F) {
 		}
 	})
 }
-
