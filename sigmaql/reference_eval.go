@@ -64,6 +64,7 @@ func ReferenceEval(rs *Ruleset, rec arrow.RecordBatch) ([]Match, error) {
 	var out []Match
 	for row := 0; row < int(rec.NumRows()); row++ {
 		ev.fields = map[string]refValue{}
+		ev.folded = map[string]string{}
 		for name, c := range fieldCol {
 			if v, ok := refValueAt(rec.Column(c), row); ok {
 				ev.fields[name] = v
@@ -142,6 +143,16 @@ type refEvent struct {
 	fields  map[string]refValue // non-null values by field name
 	strings []refValue          // non-null values of the string columns, for keywords
 	regexps map[*pred]*regexp.Regexp
+	folded  map[string]string // case-folded values of this row, by raw value
+}
+
+func (ev *refEvent) fold(s string) string {
+	f, ok := ev.folded[s]
+	if !ok {
+		f = fold(s)
+		ev.folded[s] = f
+	}
+	return f
 }
 
 func (ev *refEvent) rule(r *Rule) bool {
@@ -288,7 +299,7 @@ func (ev *refEvent) match(p *pred, v refValue, present bool) bool {
 		}
 		s := refString(v)
 		if !p.cased {
-			s = fold(s)
+			s = ev.fold(s)
 		}
 		return re.MatchString(s)
 	case predNum:
