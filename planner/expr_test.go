@@ -58,10 +58,10 @@ func TestPredicates(t *testing.T) {
 	f(`pid = NULL`)
 	f(`NOT (pid = NULL)`)
 	f(`NULL IS NULL`, "100", "200", "NULL", "300", "400")
-	f(`NOT (score > 1)`, "300", "400")          // row 1 (NULL score) is NULL, not TRUE
+	f(`NOT (score > 1)`, "300", "400")                  // row 1 (NULL score) is NULL, not TRUE
 	f(`NOT (admin AND score > 0)`, "200", "300", "400") // row 2: NULL AND TRUE is NULL
-	f(`admin OR score > 3`, "100", "NULL", "300")     // row 2: NULL OR TRUE is TRUE
-	f(`NOT (admin OR score > 3)`, "400")              // row 1: FALSE OR NULL is NULL
+	f(`admin OR score > 3`, "100", "NULL", "300")       // row 2: NULL OR TRUE is TRUE
+	f(`NOT (admin OR score > 3)`, "400")                // row 1: FALSE OR NULL is NULL
 	f(`(pid > 100 AND pid < 400) OR EventID = 1`, "200", "300")
 	f(`1 = 1 AND pid = 100`, "100")
 	f(`1 = 2 OR pid = 100`, "100")
