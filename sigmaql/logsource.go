@@ -60,14 +60,20 @@ var windowsServices = map[string]string{
 func LogsourceCondition(ls Logsource) string {
 	items := logsourceItems(ls)
 	var parts []string
+	lit := func(p *pred) string {
+		if p.kind == predNum {
+			return p.text
+		}
+		return "'" + p.text + "'"
+	}
 	for _, it := range items {
 		if len(it.values) == 1 {
-			parts = append(parts, it.field+" = '"+it.values[0][0].text+"'")
+			parts = append(parts, it.field+" = "+lit(it.values[0][0]))
 			continue
 		}
 		var vs []string
 		for _, v := range it.values {
-			vs = append(vs, v[0].text)
+			vs = append(vs, lit(v[0]))
 		}
 		parts = append(parts, it.field+" IN ("+strings.Join(vs, ", ")+")")
 	}
