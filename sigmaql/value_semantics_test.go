@@ -255,10 +255,10 @@ func TestConditionSemantics(t *testing.T) {
 	f("1 of sel_*", true)
 	f("all of sel_*", false)
 	f("any of sel*", true)
-	f("all of them", false)  // sel_b fails
-	f("1 of them", true)     // _hidden excluded
-	f("all of _*", false)    // _hidden only
-	f("not 1 of _*", true)   // _hidden does not match
-	f("all of *a", true)     // sel_a
+	f("all of them", false) // sel_b fails
+	f("1 of them", true)    // _hidden excluded
+	f("all of _*", false)   // _hidden only
+	f("not 1 of _*", true)  // _hidden does not match
+	f("all of *a", true)    // sel_a
 	f("1 of them and not sel_b", true)
 }
