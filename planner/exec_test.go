@@ -204,7 +204,7 @@ func TestCancel(t *testing.T) {
 type panicOp struct{}
 
 func (panicOp) next(context.Context) (*batch, error) { panic("kernel bug") }
-func (panicOp) close()                                {}
+func (panicOp) close()                               {}
 
 func TestPanicBecomesError(t *testing.T) {
 	g := &guard{name: "filter", op: panicOp{}}

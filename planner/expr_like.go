@@ -46,6 +46,26 @@ type likeMatcher struct {
 	// segs are the generic pattern split at '%' runs: segs[0] is anchored at the
 	// start, segs[len-1] at the end; with one segment the whole value must match.
 	segs [][]likeElem
+	// lead is the literal each generic segment starts with ("" if it starts with
+	// '_'): the search for a middle segment jumps between its occurrences with
+	// strings.Index instead of trying every position.
+	lead []string
+	// lastChars is the length in characters of the last segment.
+	lastChars int
+}
+
+// mergeLiterals joins adjacent literal elements so that a segment compares whole
+// literal runs at once.
+func mergeLiterals(seg []likeElem) []likeElem {
+	var out []likeElem
+	for _, e := range seg {
+		if n := len(out); n > 0 && !e.any && !out[n-1].any {
+			out[n-1].lit += e.lit
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // compileLike classifies pattern. The only error is a pattern ending in the escape
@@ -76,8 +96,15 @@ func compileLike(pattern string, escape rune) (*likeMatcher, error) {
 		}
 		i += size
 	}
-	// A run of '%' adds one empty segment at most: drop empties between non-empties.
 	m := &likeMatcher{kind: likeGeneric, segs: segs}
+	m.lead = make([]string, len(segs))
+	m.lastChars = len(segs[len(segs)-1])
+	for i, seg := range segs {
+		segs[i] = mergeLiterals(seg)
+		if len(segs[i]) > 0 && !segs[i][0].any {
+			m.lead[i] = segs[i][0].lit
+		}
+	}
 	if hasUnderscore {
 		return m, nil
 	}
@@ -135,7 +162,7 @@ func (m *likeMatcher) matchGeneric(s string) bool {
 	}
 	last := segs[len(segs)-1]
 	limit := len(s)
-	for k := len(last); k > 0; k-- {
+	for k := m.lastChars; k > 0; k-- {
 		if limit <= pos {
 			return false
 		}
@@ -148,9 +175,18 @@ func (m *likeMatcher) matchGeneric(s string) bool {
 	if n, ok := matchSegAt(last, s, limit); !ok || n != len(s) {
 		return false
 	}
-	for _, seg := range segs[1 : len(segs)-1] {
+	for k, seg := range segs[1 : len(segs)-1] {
 		found := false
+		lead := m.lead[k+1]
 		for p := pos; p <= limit; {
+			if lead != "" {
+				// Fast path: jump to the next occurrence of the segment's literal.
+				i := strings.Index(s[p:limit], lead)
+				if i < 0 {
+					return false
+				}
+				p += i
+			}
 			if n, ok := matchSegAt(seg, s[:limit], p); ok {
 				pos, found = n, true
 				break
