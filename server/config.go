@@ -1,0 +1,223 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// EnvPrefix is the prefix of the environment variables that configure a node: the flag
+// --data-dir is SIGMAFLIGHT_DATA_DIR.
+const EnvPrefix = "SIGMAFLIGHT_"
+
+// Config is everything a node needs to start. Zero values are replaced by the defaults
+// of DefaultConfig through the flag set; Validate checks the result.
+type Config struct {
+	// DataDir holds the node's tables; it is created if missing and locked.
+	DataDir string
+	// FlightAddr is the host:port of the Flight SQL service.
+	FlightAddr string
+	// HTTPAddr is the host:port of the HTTP service (/healthz, /readyz, /metrics); empty
+	// disables it.
+	HTTPAddr string
+	// Rules are NAME=PATH pairs, each loading a ruleset from a file or directory.
+	Rules []string
+	// MaxRecvMsgBytes bounds one gRPC message a client may send (ingest batches).
+	MaxRecvMsgBytes int
+	// AllowInsecure permits listening on a non-loopback address without TLS and auth.
+	AllowInsecure bool
+	// LogLevel is debug, info, warn or error; LogFormat is text or json.
+	LogLevel  string
+	LogFormat string
+}
+
+// DefaultConfig returns the zero-setup configuration: a standalone node on loopback.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         "./sigmaflight-data",
+		FlightAddr:      "127.0.0.1:8815",
+		HTTPAddr:        "127.0.0.1:8080",
+		MaxRecvMsgBytes: 256 << 20,
+		LogLevel:        "info",
+		LogFormat:       "text",
+	}
+}
+
+// BindFlags registers every setting on fs with its default and help text, and returns a
+// function that completes the configuration after fs is parsed: each flag the user did not
+// set is taken from the environment (SIGMAFLIGHT_<FLAG>), else from the YAML file named by
+// --config (or SIGMAFLIGHT_CONFIG), else it keeps its default.
+func (c *Config) BindFlags(fs *pflag.FlagSet) func() error {
+	d := DefaultConfig()
+	var configFile string
+	fs.StringVar(&configFile, "config", "", "YAML file of settings, keyed by flag name (e.g. `data-dir: /var/lib/sigmaflight`); flags and SIGMAFLIGHT_* variables override it")
+	fs.StringVar(&c.DataDir, "data-dir", d.DataDir, "directory holding the node's tables (created if missing, locked against a second process)")
+	fs.StringVar(&c.FlightAddr, "listen", d.FlightAddr, "host:port of the Flight SQL service (port 0 picks a free port)")
+	fs.StringVar(&c.HTTPAddr, "http-listen", d.HTTPAddr, "host:port of the HTTP service with /healthz, /readyz and /metrics; empty disables it")
+	fs.StringArrayVar(&c.Rules, "rules", nil, "NAME=PATH: load the Sigma rules in a file or directory as ruleset NAME (repeatable); the ruleset 'examples' is always built in")
+	fs.IntVar(&c.MaxRecvMsgBytes, "max-recv-msg-bytes", d.MaxRecvMsgBytes, "largest gRPC message a client may send, in bytes (ingest batches)")
+	fs.BoolVar(&c.AllowInsecure, "allow-insecure", false, "allow a non-loopback listen address without TLS and authentication (not for production)")
+	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
+	return func() error {
+		if configFile == "" {
+			configFile = os.Getenv(EnvPrefix + "CONFIG")
+		}
+		file, err := readConfigFile(configFile, fs)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		fs.VisitAll(func(f *pflag.Flag) {
+			if f.Changed || f.Name == "config" {
+				return
+			}
+			env := EnvPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+			if v, ok := os.LookupEnv(env); ok {
+				if err := setFlag(fs, f, splitEnvList(f, v)); err != nil {
+					errs = append(errs, fmt.Errorf("environment variable %s: %w", env, err))
+				}
+				return
+			}
+			if vs, ok := file[f.Name]; ok {
+				if err := setFlag(fs, f, vs); err != nil {
+					errs = append(errs, fmt.Errorf("config file %s: key %q: %w", configFile, f.Name, err))
+				}
+			}
+		})
+		return errors.Join(errs...)
+	}
+}
+
+// splitEnvList splits a list-valued environment variable on commas.
+func splitEnvList(f *pflag.Flag, v string) []string {
+	if f.Value.Type() == "stringArray" {
+		return strings.Split(v, ",")
+	}
+	return []string{v}
+}
+
+func setFlag(fs *pflag.FlagSet, f *pflag.Flag, values []string) error {
+	for _, v := range values {
+		if err := fs.Set(f.Name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readConfigFile reads a YAML map of flag names to scalars or lists of scalars. An unknown
+// key is an error, so a typo does not silently fall back to a default.
+func readConfigFile(path string, fs *pflag.FlagSet) (map[string][]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	var raw map[string]yaml.Node
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	out := make(map[string][]string, len(raw))
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		n := raw[k]
+		if fs.Lookup(k) == nil || k == "config" {
+			return nil, fmt.Errorf("config file %s: line %d: unknown setting %q (settings are the flags of `sigmaflight serve --help`)", path, n.Line, k)
+		}
+		switch n.Kind {
+		case yaml.ScalarNode:
+			out[k] = []string{n.Value}
+		case yaml.SequenceNode:
+			for _, item := range n.Content {
+				if item.Kind != yaml.ScalarNode {
+					return nil, fmt.Errorf("config file %s: line %d: %q must be a list of scalars", path, item.Line, k)
+				}
+				out[k] = append(out[k], item.Value)
+			}
+		default:
+			return nil, fmt.Errorf("config file %s: line %d: %q must be a scalar or a list", path, n.Line, k)
+		}
+	}
+	return out, nil
+}
+
+// Validate checks the configuration, including the secure-by-default rule: a listen
+// address other than loopback needs TLS and authentication, which this version does not
+// have yet, so it is refused unless AllowInsecure is set.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("config: data-dir must not be empty")
+	}
+	if err := c.checkAddr("listen", c.FlightAddr, false); err != nil {
+		return err
+	}
+	if err := c.checkAddr("http-listen", c.HTTPAddr, true); err != nil {
+		return err
+	}
+	if c.MaxRecvMsgBytes < 4<<20 {
+		return fmt.Errorf("config: max-recv-msg-bytes is %d; it must be at least 4194304 (4 MiB)", c.MaxRecvMsgBytes)
+	}
+	for _, r := range c.Rules {
+		if _, _, err := parseRulesFlag(r); err != nil {
+			return err
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log-level %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log-format %q is not one of text, json", c.LogFormat)
+	}
+	return nil
+}
+
+func (c *Config) checkAddr(name, addr string, emptyOK bool) error {
+	if addr == "" {
+		if emptyOK {
+			return nil
+		}
+		return fmt.Errorf("config: %s must not be empty", name)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("config: %s %q: %w", name, addr, err)
+	}
+	if !isLoopback(host) && !c.AllowInsecure {
+		return fmt.Errorf("config: %s %q is not a loopback address; TLS and authentication are not available in this version, so serving it would expose every event unauthenticated: listen on 127.0.0.1, or pass --allow-insecure to accept the risk", name, addr)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// parseRulesFlag splits a --rules value NAME=PATH.
+func parseRulesFlag(v string) (name, path string, err error) {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok || name == "" || path == "" {
+		return "", "", fmt.Errorf("config: --rules %q must be NAME=PATH, e.g. windows=./rules/windows", v)
+	}
+	return name, path, nil
+}
