@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sigmaflight/sigmaflight/clients/cli"
 	"github.com/sigmaflight/sigmaflight/server"
 )
 
@@ -35,7 +36,8 @@ Run 'sigmaflight serve' to start a node with its embedded defaults.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newVersionCommand())
+	root.AddCommand(newServeCommand(), newVersionCommand(), server.TokenCommand())
+	root.AddCommand(cli.Commands()...)
 	return root
 }
 
