@@ -160,3 +160,15 @@ func (p *Planner) Query(ctx context.Context, sql string) (array.RecordReader, er
 // IsUnsupported reports whether err means "valid SQL this version cannot run yet", for
 // which Flight SQL servers answer Unimplemented rather than InvalidArgument.
 func IsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }
+
+// ParameterSchema returns one nullable field per `?` placeholder, in order of appearance,
+// typed from its context (Utf8 when nothing better is known). A query without
+// placeholders returns an empty schema.
+func (q *Query) ParameterSchema() *arrow.Schema { panic("TODO: parameters") }
+
+// Bind returns a copy of the query with its placeholders set from row `row` of params,
+// whose columns correspond to ParameterSchema by position. Values are cast to the
+// placeholder types; a value that cannot be cast is an error naming the parameter.
+func (q *Query) Bind(params arrow.RecordBatch, row int) (*Query, error) {
+	panic("TODO: parameters")
+}
