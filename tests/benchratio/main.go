@@ -62,7 +62,7 @@ func main() {
 			lines = append(lines, fmt.Sprintf("%-70s %s", r.name, throughput(r)))
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%-70s %s  %.2fx vs %s", r.name, throughput(r), base.nsPerOp/r.nsPerOp, lastElem(base.name)))
+		lines = append(lines, fmt.Sprintf("%-70s %s  %.2fx vs %s", r.name, throughput(r), ratio(r, base), lastElem(base.name)))
 	}
 	sort.Strings(lines)
 	for _, l := range lines {
@@ -98,9 +98,26 @@ func baselineOf(name string, byName map[string]result) (result, bool) {
 	return result{}, false
 }
 
+// throughputUnits are the rate metrics, in order of preference for ratios: a benchmark
+// may run its baseline on a sample of the input, so ns/op is compared only when neither
+// side reports a rate.
+var throughputUnits = []string{"events/s", "events/s/core", "rows/s", "rows/s/core", "MB/s"}
+
+// ratio returns how many times faster r is than base.
+func ratio(r, base result) float64 {
+	for _, unit := range throughputUnits {
+		v, ok1 := r.metrics[unit]
+		b, ok2 := base.metrics[unit]
+		if ok1 && ok2 && b > 0 {
+			return v / b
+		}
+	}
+	return base.nsPerOp / r.nsPerOp
+}
+
 func throughput(r result) string {
 	var parts []string
-	for _, unit := range []string{"events/s", "rows/s", "MB/s"} {
+	for _, unit := range throughputUnits {
 		if v, ok := r.metrics[unit]; ok {
 			parts = append(parts, fmt.Sprintf("%12.0f %s", v, unit))
 		}
