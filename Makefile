@@ -36,3 +36,8 @@ lint:
 
 clean:
 	rm -rf bin
+
+# crash-long runs the storage crash test against the real binary with 500 SIGKILLs (about
+# 4 minutes on 2 cores); `make test` runs it with 50. SIGMAFLIGHT_CRASH_SEED=N replays a run.
+crash-long:
+	SIGMAFLIGHT_CRASH_KILLS=$${SIGMAFLIGHT_CRASH_KILLS:-500} $(GO) test -count=1 -timeout 60m -run '^TestCrashRealBinary$$' -v ./tests/
