@@ -32,9 +32,9 @@ func TestNormalizeEvtxEvent(t *testing.T) {
 			"EventID": 7.0, "Correlation": nil,
 			"TimeCreated_SystemTime": "2025-11-27T07:40:10.165324Z",
 			"Execution_ProcessID":    3544.0, "Execution_ThreadID": 4272.0,
-			"Channel":                "Microsoft-Windows-Sysmon/Operational",
-			"Security_UserID":        "S-1-5-18",
-			"Image":                  `C:\x.exe`, "SourceName": "a", "ProcessId": 4460.0,
+			"Channel":         "Microsoft-Windows-Sysmon/Operational",
+			"Security_UserID": "S-1-5-18",
+			"Image":           `C:\x.exe`, "SourceName": "a", "ProcessId": 4460.0,
 		})
 	// Attributes on EventData itself (TaskScheduler), and EventID with a qualifier.
 	f(`{"Event": {"System": {"EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045}},
