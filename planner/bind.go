@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 	"github.com/pingcap/tidb/pkg/parser/test_driver"
@@ -20,6 +21,8 @@ type binder struct {
 	cat Catalog
 	sql string // the user's text
 	rw  *rewriteResult
+	// params records the `?` placeholders and the types their contexts imply.
+	params *paramSet
 
 	// The relation in scope: its columns by ordinal and the names it answers to.
 	cols       []relColumn
@@ -172,7 +175,8 @@ func (b *binder) bindLimitValue(e ast.ExprNode) (int64, error) {
 	pos := e.OriginTextPosition()
 	switch v := e.(type) {
 	case *test_driver.ParamMarkerExpr:
-		return 0, b.unsupported(pos, "a parameter in LIMIT")
+		b.params.hint(b.params.index(v.Offset), arrow.PrimitiveTypes.Int64)
+		return 0, nil
 	case *test_driver.ValueExpr:
 		switch x := v.GetValue().(type) {
 		case int64:
@@ -527,7 +531,11 @@ func (b *binder) bindLiteral(n ast.ExprNode) (*literal, error) {
 	case *ast.ParenthesesExpr:
 		return b.bindLiteral(e.Expr)
 	case *test_driver.ParamMarkerExpr:
-		return nil, b.unsupported(pos, "query parameters (?) are")
+		i := b.params.index(e.Offset)
+		if i < 0 {
+			return nil, b.errAt(ErrInvalid, pos, "unexpected placeholder")
+		}
+		return &literal{param: i + 1}, nil
 	case *ast.UnaryOperationExpr:
 		if e.Op != opcode.Minus && e.Op != opcode.Plus {
 			break

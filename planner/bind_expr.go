@@ -219,6 +219,7 @@ func (b *binder) makeCompare(op cmpOp, l, r expr, lpos, rpos int) (predicate, er
 		lc := literalClass(rl)
 		switch {
 		case lc == classNull:
+			b.params.hint(rl.param-1, col.typ)
 			return &literal{}, nil // x op NULL is NULL
 		case cc == classTime && lc == classString:
 			t, err := parseTimestamp(rl.val.(string))
@@ -320,6 +321,7 @@ func (b *binder) bindLike(e *ast.PatternLikeOrIlikeExpr) (predicate, error) {
 		return nil, b.unsupported(e.Pattern.OriginTextPosition(), "a LIKE pattern that is not a constant")
 	}
 	if pl.val == nil {
+		b.params.hint(pl.param-1, utf8Type)
 		return &literal{}, nil
 	}
 	pattern, ok := pl.val.(string)
@@ -376,6 +378,7 @@ func (b *binder) bindIn(e *ast.PatternInExpr) (predicate, error) {
 		}
 		lc := literalClass(lit)
 		if lc == classNull {
+			b.params.hint(lit.param-1, col.typ)
 			hasNull = true
 			continue
 		}

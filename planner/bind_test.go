@@ -65,7 +65,6 @@ func TestPrepareErrors(t *testing.T) {
 	f(`SELECT pid + 1 FROM events`, ErrUnsupported, `operator PLUS is not supported yet (line 1, column 12)`)
 	f(`SELECT sum(pid) FROM events`, ErrUnsupported, `aggregate function sum() is not supported yet (line 1, column 8)`)
 	f(`SELECT * FROM events WHERE pid IN (SELECT pid FROM events)`, ErrUnsupported, `IN (subquery) is not supported yet (line 1, column 35)`)
-	f(`SELECT * FROM events WHERE pid = ?`, ErrUnsupported, `query parameters (?) are not supported yet (line 1, column 34)`)
 	f(`SELECT 1; SELECT 2`, ErrUnsupported, `multiple statements are not supported; send one statement per query (line 1, column 9)`)
 	f(`WITH x AS (SELECT 1) SELECT * FROM x`, ErrUnsupported, `WITH (common table expressions) is not supported yet (line 1, column 1)`)
 	f(`SELECT * FROM events WHERE detect('x')`, ErrUnsupported, `detect() is a table function (line 1, column 28); use it in FROM: SELECT * FROM detect('ruleset')`)

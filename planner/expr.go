@@ -109,6 +109,9 @@ func (c *colRef) selectRows(b *batch, sel []int32, want bool, out []int32) []int
 // string literal bound against a timestamp column).
 type literal struct {
 	val any
+	// param is the 1-based number of the `?` placeholder this NULL stands for while a
+	// statement with placeholders is planned for its ParameterSchema; 0 otherwise.
+	param int
 }
 
 func (l *literal) dataType() arrow.DataType {

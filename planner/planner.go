@@ -6,6 +6,7 @@ package planner
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -68,15 +69,26 @@ func New(cat Catalog, opts Options) *Planner {
 
 // Query is a planned statement: its output schema is known before execution.
 type Query struct {
+	planner *Planner
 	sql     string
 	plan    logicalNode
 	schema  *arrow.Schema
 	explain string
 	mem     memory.Allocator
+	// params holds the placeholder types (nil: Utf8) and paramPos the byte offsets of
+	// the `?` tokens in sql; a query with placeholders must be bound before Execute.
+	params   []arrow.DataType
+	paramPos []int
 }
 
 // Prepare parses, binds and plans sql. Errors wrap *Error when they have a position.
 func (p *Planner) Prepare(ctx context.Context, sql string) (*Query, error) {
+	return p.prepare(ctx, sql, true)
+}
+
+// prepare plans sql; allowParams is false for text produced by Bind, in which a `?`
+// can only be an error.
+func (p *Planner) prepare(ctx context.Context, sql string, allowParams bool) (*Query, error) {
 	rw, err := rewriteTableFuncs(sql)
 	if err != nil {
 		return nil, err
@@ -85,7 +97,20 @@ func (p *Planner) Prepare(ctx context.Context, sql string) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &binder{ctx: ctx, cat: p.cat, sql: sql, rw: rw}
+	var paramPos []int
+	for _, t := range rw.toks {
+		if t.isPunct("?") {
+			if !allowParams {
+				return nil, newError(ErrInvalid, sql, t.pos, "unexpected placeholder in bound query")
+			}
+			paramPos = append(paramPos, t.pos)
+		}
+	}
+	ps := &paramSet{at: map[int]int{}}
+	for i, pos := range paramPos {
+		ps.at[pos] = i
+	}
+	b := &binder{ctx: ctx, cat: p.cat, sql: sql, rw: rw, params: ps}
 	plan, err := b.bindStatement(stmt)
 	if err != nil {
 		return nil, err
@@ -94,12 +119,16 @@ func (p *Planner) Prepare(ctx context.Context, sql string) (*Query, error) {
 		return nil, err
 	}
 	names, types := outputColumns(plan)
+	b.params.note(len(paramPos) - 1)
 	return &Query{
-		sql:     sql,
-		plan:    plan,
-		schema:  clientSafeSchema(names, types),
-		explain: explainPlan(plan),
-		mem:     p.mem,
+		planner:  p,
+		params:   b.params.types,
+		paramPos: paramPos,
+		sql:      sql,
+		plan:     plan,
+		schema:   clientSafeSchema(names, types),
+		explain:  explainPlan(plan),
+		mem:      p.mem,
 	}, nil
 }
 
@@ -134,6 +163,9 @@ func (q *Query) Schema() *arrow.Schema { return q.schema }
 // concurrently. Execution stops when ctx is cancelled (the reader's Err reports it); the
 // caller must Release the reader, which closes the table scans.
 func (q *Query) Execute(ctx context.Context) (array.RecordReader, error) {
+	if len(q.params) > 0 {
+		return nil, fmt.Errorf("%w: the query has %d parameters (?); bind values first", ErrInvalid, len(q.params))
+	}
 	root, err := buildOperators(q.plan, q.mem)
 	if err != nil {
 		return nil, err
@@ -161,14 +193,6 @@ func (p *Planner) Query(ctx context.Context, sql string) (array.RecordReader, er
 // which Flight SQL servers answer Unimplemented rather than InvalidArgument.
 func IsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }
 
-// ParameterSchema returns one nullable field per `?` placeholder, in order of appearance,
-// typed from its context (Utf8 when nothing better is known). A query without
-// placeholders returns an empty schema.
-func (q *Query) ParameterSchema() *arrow.Schema { panic("TODO: parameters") }
-
-// Bind returns a copy of the query with its placeholders set from row `row` of params,
-// whose columns correspond to ParameterSchema by position. Values are cast to the
-// placeholder types; a value that cannot be cast is an error naming the parameter.
-func (q *Query) Bind(params arrow.RecordBatch, row int) (*Query, error) {
-	panic("TODO: parameters")
-}
+// ctx is the context Bind prepares the bound text in: binding resolves the same names
+// Prepare already resolved, so it needs no caller deadline.
+func (q *Query) ctx() context.Context { return context.Background() }
