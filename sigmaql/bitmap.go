@@ -81,3 +81,31 @@ func bitmapForEach(bm []uint64, f func(row int)) {
 		}
 	}
 }
+
+// bitmapAnd returns a AND b as a new bitmap, or nil when it is empty.
+func bitmapAnd(a, b []uint64) []uint64 {
+	out := make([]uint64, len(a))
+	var any uint64
+	for i := range out {
+		out[i] = a[i] & b[i]
+		any |= out[i]
+	}
+	if any == 0 {
+		return nil
+	}
+	return out
+}
+
+// bitmapAndNot returns a AND NOT b as a new bitmap, or nil when it is empty.
+func bitmapAndNot(a, b []uint64) []uint64 {
+	out := make([]uint64, len(a))
+	var any uint64
+	for i := range out {
+		out[i] = a[i] &^ b[i]
+		any |= out[i]
+	}
+	if any == 0 {
+		return nil
+	}
+	return out
+}

@@ -3,7 +3,7 @@ package sigmaql
 import (
 	"fmt"
 	"strings"
-	"sync/atomic"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -15,8 +15,15 @@ type Program struct {
 	schema *arrow.Schema
 	groups []*colGroup // one per referenced column
 	leaves []*leaf     // distinct predicates, each evaluated at most once per batch
-	exprs  []*node     // one bitmap expression per rule
-	hits   []atomic.Int64
+	exprs  []*node     // one bitmap expression per rule: its condition
+	// lsOf is each rule's logsource expression, an index into ls; the rule's condition
+	// is only evaluated on the rows its logsource selects.
+	lsOf []int
+	ls   []*node
+	// fieldCol and stringCols resolve fields the way ReferenceEval does (fallback leaves).
+	fieldCol   map[string]int
+	stringCols []int
+	stats      []ruleStats
 }
 
 // colKind is how the Program reads a column.
@@ -45,8 +52,12 @@ type colGroup struct {
 
 // leaf is one distinct predicate on one column.
 type leaf struct {
-	group int
+	group int // index into Program.groups; -1 for fallback leaves
+	col   int // column index; -1 when the field is absent from the schema
 	pred  *pred
+	// fallback leaves are decided row by row through the reference leaf matcher
+	// (program_fallback.go): pred kinds without a columnar kernel.
+	fallback bool
 	// str decides the pred from a value's string form (raw, and folded when fold is set);
 	// nil when the pred is decided from the typed value or validity alone.
 	str  func(s string) bool
@@ -174,11 +185,21 @@ type compiler struct {
 	groupOf    map[int]int    // column -> group
 	leafOf     map[string]int // column + pred key -> leaf
 	stringCols []int          // columns keyword searches look at
+	lsOf       map[string]int // logsource key -> index into Program.ls
+	// allFallback sends every leaf through the fallback (tests of the fallback itself).
+	allFallback bool
 }
 
+// native reports whether p gets a columnar kernel in this compilation.
+func (c *compiler) native(p *pred) bool { return nativePred(p) && !c.allFallback }
+
 func compileProgram(rules []*Rule, schema *arrow.Schema) (*Program, error) {
-	p := &Program{rules: rules, schema: schema, hits: make([]atomic.Int64, len(rules))}
-	c := &compiler{p: p, fieldCol: map[string]int{}, groupOf: map[int]int{}, leafOf: map[string]int{}}
+	return compileWith(rules, schema, false)
+}
+
+func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Program, error) {
+	p := &Program{rules: rules, schema: schema, stats: make([]ruleStats, len(rules))}
+	c := &compiler{p: p, fieldCol: map[string]int{}, groupOf: map[int]int{}, leafOf: map[string]int{}, lsOf: map[string]int{}, allFallback: allFallback}
 	for i, f := range schema.Fields() {
 		stripped := strings.ReplaceAll(f.Name, " ", "")
 		if _, ok := c.fieldCol[stripped]; !ok {
@@ -191,11 +212,14 @@ func compileProgram(rules []*Rule, schema *arrow.Schema) (*Program, error) {
 	for i, f := range schema.Fields() {
 		c.fieldCol[f.Name] = i
 	}
+	p.fieldCol, p.stringCols = c.fieldCol, c.stringCols
 	for _, r := range rules {
 		if r.det == nil {
 			return nil, fmt.Errorf("compile rule %q (%s:%d): rule has no detection", r.ID, r.File, r.Line)
 		}
-		p.exprs = append(p.exprs, c.rule(r))
+		ls, cond := c.rule(r)
+		p.lsOf = append(p.lsOf, ls)
+		p.exprs = append(p.exprs, cond)
 	}
 	return p, nil
 }
@@ -225,11 +249,30 @@ func columnKind(t arrow.DataType) (k colKind, f32 bool) {
 	return colOther, false
 }
 
-func (c *compiler) rule(r *Rule) *node {
+// rule compiles r into its logsource expression (an index into Program.ls, shared by
+// every rule with the same logsource items) and its condition.
+func (c *compiler) rule(r *Rule) (int, *node) {
 	d := r.det
 	var kids []*node
+	var lsKey strings.Builder
 	for _, it := range d.logsource {
-		kids = append(kids, c.item(it))
+		fmt.Fprintf(&lsKey, "%q|%q|%v|", it.field, it.mods, it.all)
+		for _, vs := range it.values {
+			for _, p := range vs {
+				lsKey.WriteString(strconv.Quote(p.key))
+			}
+			lsKey.WriteByte(',')
+		}
+		lsKey.WriteByte(';')
+	}
+	ls, ok := c.lsOf[lsKey.String()]
+	if !ok {
+		for _, it := range d.logsource {
+			kids = append(kids, c.item(it))
+		}
+		ls = len(c.p.ls)
+		c.p.ls = append(c.p.ls, mkAnd(kids))
+		c.lsOf[lsKey.String()] = ls
 	}
 	searches := map[string]*node{}
 	search := func(name string) *node {
@@ -271,8 +314,7 @@ func (c *compiler) rule(r *Rule) *node {
 		}
 		panic("BUG: unknown condition node")
 	}
-	kids = append(kids, cond(d.cond))
-	return mkAnd(kids)
+	return ls, cond(d.cond)
 }
 
 func (c *compiler) search(s *search) *node {
@@ -301,6 +343,12 @@ func (c *compiler) item(it *item) *node {
 				continue
 			}
 			col, ok := c.fieldCol[it.field]
+			if !ok && !c.native(p) {
+				// The fallback decides the pred on an absent field row by row: it may
+				// read other fields of the event.
+				vs = append(vs, c.leaf(-1, p))
+				continue
+			}
 			if !ok {
 				// The column is absent from the schema: the pred is a constant.
 				vs = append(vs, constNode(p.kind == predNull || (p.kind == predExists && !p.b)))
@@ -326,14 +374,20 @@ func constNode(v bool) *node {
 // leaf returns the node of pred p on column col, sharing the leaf with every other use of
 // the same predicate on that column.
 func (c *compiler) leaf(col int, p *pred) *node {
+	key := fmt.Sprintf("%d\x00%s", col, p.key)
+	if id, ok := c.leafOf[key]; ok {
+		return &node{op: opLeaf, leaf: id}
+	}
+	if !c.native(p) {
+		id := len(c.p.leaves)
+		c.p.leaves = append(c.p.leaves, &leaf{group: -1, col: col, pred: p, fallback: true})
+		c.leafOf[key] = id
+		return &node{op: opLeaf, leaf: id}
+	}
 	f := c.p.schema.Field(col)
 	kind, f32 := columnKind(f.Type)
 	if v, ok := staticPred(kind, p); ok {
 		return constNode(v)
-	}
-	key := fmt.Sprintf("%d\x00%s", col, p.key)
-	if id, ok := c.leafOf[key]; ok {
-		return &node{op: opLeaf, leaf: id}
 	}
 	g, ok := c.groupOf[col]
 	if !ok {
@@ -341,7 +395,7 @@ func (c *compiler) leaf(col int, p *pred) *node {
 		c.groupOf[col] = g
 		c.p.groups = append(c.p.groups, &colGroup{col: col, name: f.Name, kind: kind, f32: f32})
 	}
-	l := &leaf{group: g, pred: p}
+	l := &leaf{group: g, col: col, pred: p}
 	if needsString(kind, p) {
 		l.str, l.fold = stringKernel(p)
 	}
@@ -387,14 +441,6 @@ func (p *Program) Rules() []*Rule { return p.rules }
 // Schema returns the schema the program was compiled for.
 func (p *Program) Schema() *arrow.Schema { return p.schema }
 
-// Hits returns, per rule, the number of matching rows seen by Eval since compilation.
-func (p *Program) Hits() []int64 {
-	out := make([]int64, len(p.hits))
-	for i := range p.hits {
-		out[i] = p.hits[i].Load()
-	}
-	return out
-}
 
 // ProgramStats describes the size of a compiled program.
 type ProgramStats struct {
@@ -407,8 +453,8 @@ type ProgramStats struct {
 // Stats returns the program's size figures.
 func (p *Program) Stats() ProgramStats {
 	s := ProgramStats{Rules: len(p.rules), Leaves: len(p.leaves), Columns: len(p.groups)}
-	for _, e := range p.exprs {
-		if isConst(e, false) {
+	for i, e := range p.exprs {
+		if isConst(e, false) || isConst(p.ls[p.lsOf[i]], false) {
 			s.Never++
 		}
 	}

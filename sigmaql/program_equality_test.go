@@ -55,6 +55,13 @@ func assertSameMatches(t *testing.T, rs *Ruleset, rec arrow.RecordBatch) []Match
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
+	return assertProgramMatches(t, rs, p, rec)
+}
+
+// assertProgramMatches compares p.Eval with ReferenceEval(rs) on rec; p must be compiled
+// from rs.Rules.
+func assertProgramMatches(t *testing.T, rs *Ruleset, p *Program, rec arrow.RecordBatch) []Match {
+	t.Helper()
 	got, err := p.Eval(context.Background(), rec)
 	if err != nil {
 		t.Fatalf("eval: %v", err)
@@ -126,5 +133,36 @@ func TestProgramEncodings(t *testing.T) {
 	for _, col := range []string{"Channel", "CommandLine", "Image", "TargetImage"} {
 		f(col, true)
 		f(col, false)
+	}
+}
+
+// TestProgramFallback compiles every leaf into the generic row-by-row fallback (the path
+// pred kinds without a columnar kernel take) and checks it against the reference.
+func TestProgramFallback(t *testing.T) {
+	b := mustLoadOTRF(t, "psh_lsass_memory_dump_comsvcs.zip")
+	win := sigmahqWindows(t)
+	sample := &Ruleset{Name: "sample"}
+	for i, r := range win.Rules {
+		if i%7 == 0 {
+			sample.Rules = append(sample.Rules, r)
+		}
+	}
+	for _, rs := range []*Ruleset{mustLoadExamples(t), sample} {
+		t.Run(rs.Name, func(t *testing.T) {
+			p, err := compileWith(rs.Rules, b.rec.Schema(), true)
+			if err != nil {
+				t.Fatalf("compile: %v", err)
+			}
+			for _, l := range p.leaves {
+				if !l.fallback {
+					t.Fatalf("leaf %s is columnar; want every leaf in the fallback", l.pred.key)
+				}
+			}
+			ms := assertProgramMatches(t, rs, p, b.rec)
+			if len(ms) == 0 {
+				t.Errorf("got no matches; want some, so that the fallback is tested on hits")
+			}
+			t.Logf("%d rules, %d leaves, %d matches", len(rs.Rules), len(p.leaves), len(ms))
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -17,9 +18,16 @@ type evalState struct {
 	p        *Program
 	rec      arrow.RecordBatch
 	n        int
+	all      []uint64 // every row of the batch
 	leafDone []bool
 	leafBits [][]uint64
+	// leafCare is, for fallback leaves, the rows already decided (leafBits is exact on
+	// them); fallback leaves are only decided on rows some rule still cares about.
+	leafCare [][]uint64
+	lsDone   []bool
+	lsBits   [][]uint64
 	groups   []groupState
+	fb       *fallbackEvents
 }
 
 // groupState holds one column's per-batch views, each built on first use.
@@ -58,23 +66,18 @@ func (p *Program) Eval(ctx context.Context, rec arrow.RecordBatch) (out []Match,
 	if n == 0 {
 		return nil, nil
 	}
-	st := &evalState{
-		p: p, rec: rec, n: n,
-		leafDone: make([]bool, len(p.leaves)),
-		leafBits: make([][]uint64, len(p.leaves)),
-		groups:   make([]groupState, len(p.groups)),
-	}
-	for ri, e := range p.exprs {
+	st := p.newEvalState(rec)
+	for ri := range p.exprs {
 		if ri%64 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		bm := st.eval(e)
+		bm := st.rule(ri)
 		if bm == nil {
 			continue
 		}
-		p.hits[ri].Add(int64(bitmapCount(bm)))
+		p.stats[ri].hits.Add(int64(bitmapCount(bm)))
 		bitmapForEach(bm, func(row int) {
 			out = append(out, Match{Row: int32(row), Rule: int32(ri)})
 		})
@@ -85,81 +88,107 @@ func (p *Program) Eval(ctx context.Context, rec arrow.RecordBatch) (out []Match,
 	return out, nil
 }
 
-func (p *Program) checkSchema(s *arrow.Schema) error {
-	if s.NumFields() != p.schema.NumFields() {
-		return fmt.Errorf("%w: %d columns; want %d", ErrSchemaMismatch, s.NumFields(), p.schema.NumFields())
+func (p *Program) newEvalState(rec arrow.RecordBatch) *evalState {
+	n := int(rec.NumRows())
+	return &evalState{
+		p: p, rec: rec, n: n,
+		all:      bitmapNot(nil, n),
+		leafDone: make([]bool, len(p.leaves)),
+		leafBits: make([][]uint64, len(p.leaves)),
+		leafCare: make([][]uint64, len(p.leaves)),
+		lsDone:   make([]bool, len(p.ls)),
+		lsBits:   make([][]uint64, len(p.ls)),
+		groups:   make([]groupState, len(p.groups)),
 	}
-	for i, f := range s.Fields() {
-		g := p.schema.Field(i)
-		if f.Name != g.Name || !arrow.TypeEqual(f.Type, g.Type) {
-			return fmt.Errorf("%w: column %d is %s %s; want %s %s", ErrSchemaMismatch, i, f.Name, f.Type, g.Name, g.Type)
-		}
-	}
-	return nil
 }
 
-// eval returns the rows where n holds, nil for none. The result may be a shared leaf
-// bitmap: the caller must not modify it.
-func (st *evalState) eval(n *node) []uint64 {
+// rule returns the rows where rule ri matches, nil for none: its condition evaluated on
+// the rows its logsource selects.
+func (st *evalState) rule(ri int) []uint64 {
+	li := st.p.lsOf[ri]
+	if !st.lsDone[li] {
+		st.lsBits[li] = st.eval(st.p.ls[li], st.all)
+		st.lsDone[li] = true
+	}
+	s := &st.p.stats[ri]
+	ls := st.lsBits[li]
+	if ls == nil {
+		s.skipped.Add(1)
+		return nil
+	}
+	start := time.Now()
+	bm := st.eval(st.p.exprs[ri], ls)
+	s.nanos.Add(int64(time.Since(start)))
+	s.evals.Add(1)
+	return bm
+}
+
+// eval returns exactly the rows of care where n holds, nil for none. care is non-empty.
+// The result may be shared (a leaf bitmap or care itself): the caller must not modify it.
+func (st *evalState) eval(n *node, care []uint64) []uint64 {
 	switch n.op {
 	case opConst:
 		if n.val {
-			return bitmapNot(nil, st.n)
+			return care
 		}
 		return nil
 	case opLeaf:
-		return st.leafBitmap(n.leaf)
-	case opAnd:
-		var acc []uint64
-		owned := false
-		for _, k := range n.kids {
-			b := st.eval(k)
-			if b == nil {
-				// Fast path: a required operand is empty; skip the rest.
-				return nil
-			}
-			if acc == nil {
-				acc = b
-				continue
-			}
-			if !owned {
-				acc, owned = bitmapClone(acc), true
-			}
-			if !bitmapAndInto(acc, b) {
-				return nil
-			}
+		b := st.leafBitmap(n.leaf, care)
+		if b == nil {
+			return nil
 		}
-		return acc
+		return bitmapAnd(care, b)
+	case opAnd:
+		cur := care
+		for _, k := range n.kids {
+			b := st.eval(k, cur)
+			if b == nil {
+				// Fast path: a required operand is empty on the rows left; skip the rest.
+				return nil
+			}
+			cur = b
+		}
+		return cur
 	case opOr:
 		var acc []uint64
-		owned := false
+		rem := care
 		for _, k := range n.kids {
-			b := st.eval(k)
+			b := st.eval(k, rem)
 			if b == nil {
 				continue
 			}
 			if acc == nil {
-				acc = b
-				continue
+				acc = bitmapClone(b)
+			} else {
+				bitmapOrInto(acc, b)
 			}
-			if !owned {
-				acc, owned = bitmapClone(acc), true
+			if rem = bitmapAndNot(rem, b); rem == nil {
+				// Fast path: every row of care already holds.
+				break
 			}
-			bitmapOrInto(acc, b)
 		}
 		return acc
 	case opNot:
-		return bitmapNot(st.eval(n.kids[0]), st.n)
+		b := st.eval(n.kids[0], care)
+		if b == nil {
+			return care
+		}
+		return bitmapAndNot(care, b)
 	}
 	panic("BUG: unknown node op")
 }
 
-// leafBitmap returns the rows where leaf id holds, computing it on first use.
-func (st *evalState) leafBitmap(id int) []uint64 {
+// leafBitmap returns a bitmap exact on the rows of care where leaf id holds (it may hold
+// other rows too), nil when none. Columnar leaves are computed for all rows on first
+// use; fallback leaves only for the rows of care not yet decided.
+func (st *evalState) leafBitmap(id int, care []uint64) []uint64 {
+	l := st.p.leaves[id]
+	if l.fallback {
+		return st.fallbackBitmap(id, l, care)
+	}
 	if st.leafDone[id] {
 		return st.leafBits[id]
 	}
-	l := st.p.leaves[id]
 	gi := l.group
 	var bm []uint64
 	switch {
@@ -178,6 +207,28 @@ func (st *evalState) leafBitmap(id int) []uint64 {
 	st.leafDone[id] = true
 	st.leafBits[id] = bm
 	return bm
+}
+
+// fallbackBitmap decides a fallback leaf on the rows of care it has not decided yet.
+func (st *evalState) fallbackBitmap(id int, l *leaf, care []uint64) []uint64 {
+	todo := care
+	if done := st.leafCare[id]; done != nil {
+		todo = bitmapAndNot(care, done)
+	}
+	if todo != nil {
+		got := st.fallbackLeaf(l, todo)
+		if st.leafBits[id] == nil {
+			st.leafBits[id] = got
+		} else {
+			bitmapOrInto(st.leafBits[id], got)
+		}
+		if st.leafCare[id] == nil {
+			st.leafCare[id] = bitmapClone(todo)
+		} else {
+			bitmapOrInto(st.leafCare[id], todo)
+		}
+	}
+	return st.leafBits[id]
 }
 
 // validity returns the non-null rows of a group's column. A dictionary entry that is
@@ -428,4 +479,17 @@ func (v numValue) asFloat() float64 {
 		return float64(v.i)
 	}
 	return v.f
+}
+
+func (p *Program) checkSchema(s *arrow.Schema) error {
+	if s.NumFields() != p.schema.NumFields() {
+		return fmt.Errorf("%w: %d columns; want %d", ErrSchemaMismatch, s.NumFields(), p.schema.NumFields())
+	}
+	for i, f := range s.Fields() {
+		g := p.schema.Field(i)
+		if f.Name != g.Name || !arrow.TypeEqual(f.Type, g.Type) {
+			return fmt.Errorf("%w: column %d is %s %s; want %s %s", ErrSchemaMismatch, i, f.Name, f.Type, g.Name, g.Type)
+		}
+	}
+	return nil
 }
