@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -30,8 +31,24 @@ type Config struct {
 	Rules []string
 	// MaxRecvMsgBytes bounds one gRPC message a client may send (ingest batches).
 	MaxRecvMsgBytes int
-	// AllowInsecure permits listening on a non-loopback address without TLS and auth.
+	// AllowInsecure permits listening on a non-loopback address without TLS and auth
+	// (flag --insecure; --allow-insecure is its deprecated alias).
 	AllowInsecure bool
+	// UsersFile is a YAML file of users with bcrypt password hashes and roles; setting it
+	// (or JWKSFile) turns authentication on.
+	UsersFile string
+	// TokenTTL is the lifetime of the JWTs the handshake returns.
+	TokenTTL time.Duration
+	// JWKSFile, JWTIssuer and JWTAudience verify tokens minted by an external identity
+	// provider: signature by a key of the JWKS file, then issuer, audience and expiry.
+	JWKSFile    string
+	JWTIssuer   string
+	JWTAudience string
+	// TLSCert and TLSKey are PEM files that turn TLS on; TLSClientCA additionally requires
+	// client certificates signed by that CA (mutual TLS).
+	TLSCert     string
+	TLSKey      string
+	TLSClientCA string
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string
 	LogFormat string
@@ -44,6 +61,7 @@ func DefaultConfig() Config {
 		FlightAddr:      "127.0.0.1:8815",
 		HTTPAddr:        "127.0.0.1:8080",
 		MaxRecvMsgBytes: 256 << 20,
+		TokenTTL:        12 * time.Hour,
 		LogLevel:        "info",
 		LogFormat:       "text",
 	}
@@ -62,7 +80,17 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) func() error {
 	fs.StringVar(&c.HTTPAddr, "http-listen", d.HTTPAddr, "host:port of the HTTP service with /healthz, /readyz and /metrics; empty disables it")
 	fs.StringArrayVar(&c.Rules, "rules", nil, "NAME=PATH: load the Sigma rules in a file or directory as ruleset NAME (repeatable); the ruleset 'examples' is always built in")
 	fs.IntVar(&c.MaxRecvMsgBytes, "max-recv-msg-bytes", d.MaxRecvMsgBytes, "largest gRPC message a client may send, in bytes (ingest batches)")
-	fs.BoolVar(&c.AllowInsecure, "allow-insecure", false, "allow a non-loopback listen address without TLS and authentication (not for production)")
+	fs.BoolVar(&c.AllowInsecure, "insecure", false, "allow a non-loopback listen address without TLS and authentication (not for production)")
+	fs.BoolVar(&c.AllowInsecure, "allow-insecure", false, "deprecated alias of --insecure")
+	_ = fs.MarkDeprecated("allow-insecure", "use --insecure")
+	fs.StringVar(&c.UsersFile, "users", "", "YAML file of users (name, bcrypt password_hash, role admin|writer|reader); turns authentication on (see docs/security.md)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", d.TokenTTL, "lifetime of the tokens the Flight handshake returns")
+	fs.StringVar(&c.JWKSFile, "jwks", "", "JWKS file of an external identity provider whose tokens are accepted (turns authentication on)")
+	fs.StringVar(&c.JWTIssuer, "jwt-issuer", "", "required issuer (iss) of external tokens verified with --jwks")
+	fs.StringVar(&c.JWTAudience, "jwt-audience", "", "required audience (aud) of external tokens verified with --jwks")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate chain of the Flight SQL service; with --tls-key turns TLS on")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
 	return func() error {
@@ -154,12 +182,27 @@ func readConfigFile(path string, fs *pflag.FlagSet) (map[string][]string, error)
 	return out, nil
 }
 
+// AuthEnabled reports whether callers must authenticate: a users file or a JWKS is set.
+func (c *Config) AuthEnabled() bool { return c.UsersFile != "" || c.JWKSFile != "" }
+
+// TLSEnabled reports whether the Flight SQL service speaks TLS.
+func (c *Config) TLSEnabled() bool { return c.TLSCert != "" }
+
 // Validate checks the configuration, including the secure-by-default rule: a listen
-// address other than loopback needs TLS and authentication, which this version does not
-// have yet, so it is refused unless AllowInsecure is set.
+// address other than loopback needs TLS and authentication, so it is refused without
+// both unless AllowInsecure is set.
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: data-dir must not be empty")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("config: --tls-cert and --tls-key must be given together")
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		return errors.New("config: --tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = DefaultConfig().TokenTTL
 	}
 	if err := c.checkAddr("listen", c.FlightAddr, false); err != nil {
 		return err
@@ -199,10 +242,22 @@ func (c *Config) checkAddr(name, addr string, emptyOK bool) error {
 	if err != nil {
 		return fmt.Errorf("config: %s %q: %w", name, addr, err)
 	}
-	if !isLoopback(host) && !c.AllowInsecure {
-		return fmt.Errorf("config: %s %q is not a loopback address; TLS and authentication are not available in this version, so serving it would expose every event unauthenticated: listen on 127.0.0.1, or pass --allow-insecure to accept the risk", name, addr)
+	if isLoopback(host) || c.AllowInsecure {
+		return nil
 	}
-	return nil
+	// The HTTP service (health, metrics) has no events but is only exposed together with a
+	// secured Flight SQL service.
+	if c.AuthEnabled() && c.TLSEnabled() {
+		return nil
+	}
+	var missing []string
+	if !c.TLSEnabled() {
+		missing = append(missing, "TLS (--tls-cert, --tls-key)")
+	}
+	if !c.AuthEnabled() {
+		missing = append(missing, "authentication (--users or --jwks)")
+	}
+	return fmt.Errorf("config: %s %q is not a loopback address and the node has no %s, so serving it would expose every event: listen on 127.0.0.1, configure them, or pass --insecure (formerly --allow-insecure) to accept the risk", name, addr, strings.Join(missing, " and "))
 }
 
 func isLoopback(host string) bool {

@@ -18,19 +18,30 @@ import (
 )
 
 // flightSQLService implements the Flight SQL protocol over the node's planner and store.
-// Statement and prepared-statement handles are self-contained (they carry the SQL text), so
-// the service keeps no per-statement state and any node can redeem them.
+// Statement handles and tickets are self-contained and signed (SQL, bound parameters,
+// subject, expiry: see handle.go), so the service keeps no per-statement state and any node
+// holding the cluster's keys can redeem them.
 type flightSQLService struct {
 	flightsql.BaseServer
 
-	store   *storage.Store
-	planner *planner.Planner
-	metrics *metrics
-	log     *slog.Logger
+	store    *storage.Store
+	planner  *planner.Planner
+	catalog  planner.Catalog
+	metrics  *metrics
+	log      *slog.Logger
+	codec    *handleCodec
+	auth     *authenticator
+	sessions *sessionStore
+	running  *runningQueries
+	rules    rulesetRegistry
+	sources  *ruleSources
+	// ingestAlloc bounds the allocation any one IPC buffer of a client stream may ask for.
+	ingestAlloc memory.Allocator
 }
 
-func newFlightSQLService(store *storage.Store, pl *planner.Planner, m *metrics, log *slog.Logger) (*flightSQLService, error) {
-	s := &flightSQLService{store: store, planner: pl, metrics: m, log: log}
+func newFlightSQLService(store *storage.Store, pl *planner.Planner, cat *catalog, sources *ruleSources, m *metrics, log *slog.Logger, codec *handleCodec, auth *authenticator, ingestAlloc memory.Allocator) (*flightSQLService, error) {
+	s := &flightSQLService{store: store, planner: pl, catalog: cat, rules: cat, sources: sources, metrics: m, log: log,
+		codec: codec, auth: auth, sessions: newSessionStore(), running: newRunningQueries(), ingestAlloc: ingestAlloc}
 	s.Alloc = memory.DefaultAllocator
 	if err := registerSQLInfo(&s.BaseServer); err != nil {
 		return nil, err
@@ -48,8 +59,52 @@ func (s *flightSQLService) prepare(ctx context.Context, sql string) (*planner.Qu
 	return q, nil
 }
 
-// flightInfo describes a result of schema sc redeemable with a ticket carrying handle: one
-// endpoint with no location, i.e. on this same connection.
+// parameterSchema returns q's parameter schema with every field nullable (JDBC refuses to
+// bind NULL to a non-nullable parameter), or an empty schema.
+func parameterSchema(q *planner.Query) (sc *arrow.Schema) {
+	defer func() {
+		if recover() != nil {
+			sc = arrow.NewSchema(nil, nil) // planner without parameter support
+		}
+	}()
+	ps := q.ParameterSchema()
+	if ps == nil {
+		return arrow.NewSchema(nil, nil)
+	}
+	fields := ps.Fields()
+	for i := range fields {
+		fields[i].Nullable = true
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// newHandle signs a handle for sql issued to the caller of ctx.
+func (s *flightSQLService) newHandle(ctx context.Context, h stmtHandle) ([]byte, error) {
+	h.Subject = identityFrom(ctx).Subject
+	b, err := s.codec.encode(h)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return b, nil
+}
+
+// openHandle verifies a handle or ticket and that it belongs to the caller.
+func (s *flightSQLService) openHandle(ctx context.Context, b []byte) (stmtHandle, error) {
+	h, err := s.codec.decode(b)
+	if err != nil {
+		s.metrics.forgedHandles.Inc()
+		return h, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if s.auth.enabled {
+		if who := identityFrom(ctx).Subject; h.Subject != who {
+			return h, status.Errorf(codes.PermissionDenied, "statement handle was issued to %q, not to %q", h.Subject, who)
+		}
+	}
+	return h, nil
+}
+
+// flightInfo describes a result of schema sc redeemable with a ticket carrying the signed
+// handle: one endpoint with no location, i.e. on this same connection.
 func (s *flightSQLService) flightInfo(sc *arrow.Schema, handle []byte, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	tkt, err := flightsql.CreateStatementQueryTicket(handle)
 	if err != nil {
@@ -72,7 +127,14 @@ func (s *flightSQLService) GetFlightInfoStatement(ctx context.Context, cmd fligh
 	if err != nil {
 		return nil, err
 	}
-	return s.flightInfo(q.Schema(), []byte(cmd.GetQuery()), desc)
+	if n := parameterSchema(q).NumFields(); n > 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "the query has %d parameter(s) ('?'): prepare it and bind the parameters", n)
+	}
+	h, err := s.newHandle(ctx, stmtHandle{SQL: cmd.GetQuery()})
+	if err != nil {
+		return nil, err
+	}
+	return s.flightInfo(q.Schema(), h, desc)
 }
 
 func (s *flightSQLService) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {
@@ -84,32 +146,87 @@ func (s *flightSQLService) GetSchemaStatement(ctx context.Context, cmd flightsql
 }
 
 func (s *flightSQLService) DoGetStatement(ctx context.Context, tkt flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	return s.execute(ctx, string(tkt.GetStatementHandle()))
+	return s.executeHandle(ctx, tkt.GetStatementHandle())
 }
 
-// execute plans and runs sql and streams its batches. The planner bounds each batch to a
-// size every client accepts.
-func (s *flightSQLService) execute(ctx context.Context, sql string) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	q, err := s.prepare(ctx, sql)
+// executeHandle verifies a ticket or handle and runs its statement: once per bound
+// parameter row when parameters are bound, the results concatenated in row order.
+func (s *flightSQLService) executeHandle(ctx context.Context, b []byte) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	h, err := s.openHandle(ctx, b)
 	if err != nil {
 		return nil, nil, err
 	}
-	start := time.Now()
-	rdr, err := q.Execute(ctx)
+	ctx, done, err := s.running.start(ctx, b)
 	if err != nil {
+		return nil, nil, err
+	}
+	q, err := s.prepare(ctx, h.SQL)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	queries, err := s.bindAll(q, h)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	start := time.Now()
+	rdr, err := newChainReader(ctx, q.Schema(), queries)
+	if err != nil {
+		done()
 		s.metrics.queryErrors.Inc()
 		return nil, nil, toStatus(err)
 	}
 	ch := make(chan flight.StreamChunk, 2)
 	go func() {
+		defer done()
 		defer func() {
 			s.metrics.queries.Inc()
 			s.metrics.queryDuration.Observe(time.Since(start).Seconds())
 		}()
-		counting := &countingReader{RecordReader: rdr, rows: s.metrics.rowsReturned}
-		flight.StreamChunksFromReader(ctx, counting, ch)
+		counting := &countingReader{RecordReader: rdr, rows: s.metrics.rowsReturned, detections: s.metrics.detections}
+		streamWithKeepAlive(ctx, counting, ch, s.Alloc)
 	}()
 	return q.Schema(), ch, nil
+}
+
+// bindAll returns the queries to run for h: q itself without parameters, else one bound
+// query per parameter row.
+func (s *flightSQLService) bindAll(q *planner.Query, h stmtHandle) ([]*planner.Query, error) {
+	want := parameterSchema(q).NumFields()
+	if len(h.Params) == 0 {
+		if want > 0 {
+			return nil, status.Errorf(codes.InvalidArgument, "the statement has %d parameter(s) ('?') and none are bound: send them with DoPut before executing", want)
+		}
+		return []*planner.Query{q}, nil
+	}
+	params, err := decodeParams(s.Alloc, h.Params)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	defer params.Release()
+	out := make([]*planner.Query, 0, params.NumRows())
+	for row := 0; row < int(params.NumRows()); row++ {
+		bq, err := bindRow(q, params, row)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bq)
+	}
+	return out, nil
+}
+
+func bindRow(q *planner.Query, params arrow.RecordBatch, row int) (bq *planner.Query, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = status.Errorf(codes.Unimplemented, "binding parameters is not available in this build: %v", r)
+		}
+	}()
+	bq, err = q.Bind(params, row)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "bind parameter row %d: %v", row, err)
+	}
+	return bq, nil
 }
 
 func (s *flightSQLService) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {
@@ -120,11 +237,15 @@ func (s *flightSQLService) CreatePreparedStatement(ctx context.Context, req flig
 	if err != nil {
 		return flightsql.ActionCreatePreparedStatementResult{}, err
 	}
-	isUpdate := false
+	h, err := s.newHandle(ctx, stmtHandle{SQL: req.GetQuery()})
+	if err != nil {
+		return flightsql.ActionCreatePreparedStatementResult{}, err
+	}
+	isUpdate := false // every statement the planner accepts returns rows
 	return flightsql.ActionCreatePreparedStatementResult{
-		Handle:          []byte(req.GetQuery()),
+		Handle:          h,
 		DatasetSchema:   q.Schema(),
-		ParameterSchema: arrow.NewSchema(nil, nil),
+		ParameterSchema: parameterSchema(q),
 		IsUpdate:        &isUpdate,
 	}, nil
 }
@@ -135,15 +256,26 @@ func (s *flightSQLService) ClosePreparedStatement(context.Context, flightsql.Act
 
 func (s *flightSQLService) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
 	handle := cmd.GetPreparedStatementHandle()
-	q, err := s.prepare(ctx, string(handle))
+	h, err := s.openHandle(ctx, handle)
 	if err != nil {
 		return nil, err
+	}
+	q, err := s.prepare(ctx, h.SQL)
+	if err != nil {
+		return nil, err
+	}
+	if n := parameterSchema(q).NumFields(); n > 0 && len(h.Params) == 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "the statement has %d parameter(s) ('?') and none are bound: send them with DoPut before executing", n)
 	}
 	return s.flightInfo(q.Schema(), handle, desc)
 }
 
 func (s *flightSQLService) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {
-	q, err := s.prepare(ctx, string(cmd.GetPreparedStatementHandle()))
+	h, err := s.openHandle(ctx, cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.prepare(ctx, h.SQL)
 	if err != nil {
 		return nil, err
 	}
@@ -151,133 +283,79 @@ func (s *flightSQLService) GetSchemaPreparedStatement(ctx context.Context, cmd f
 }
 
 func (s *flightSQLService) DoGetPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	return s.execute(ctx, string(cmd.GetPreparedStatementHandle()))
+	return s.executeHandle(ctx, cmd.GetPreparedStatementHandle())
 }
 
-// DoPutPreparedStatementQuery accepts a parameter batch for a statement without
-// parameters only when it is empty, as some clients send one regardless.
+// DoPutPreparedStatementQuery binds the parameter rows of the stream (one or many batches:
+// executemany and executeBatch send several rows) and returns a new self-contained handle
+// carrying them. An empty stream, or one for a statement without parameters carrying no
+// columns, keeps the statement as it was.
 func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd flightsql.PreparedStatementQuery, rdr flight.MessageReader, _ flight.MetadataWriter) ([]byte, error) {
+	h, err := s.openHandle(ctx, cmd.GetPreparedStatementHandle())
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.prepare(ctx, h.SQL)
+	if err != nil {
+		return nil, err
+	}
+	want := parameterSchema(q)
+	var batches []arrow.RecordBatch
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
 	for rdr.Next() {
-		if rdr.RecordBatch().NumCols() > 0 {
-			return nil, status.Error(codes.Unimplemented, "query parameters ('?') are not supported yet")
+		rec := rdr.RecordBatch()
+		if rec.NumCols() == 0 || rec.NumRows() == 0 {
+			continue
+		}
+		if int(rec.NumCols()) != want.NumFields() {
+			return nil, status.Errorf(codes.InvalidArgument, "the statement has %d parameter(s) ('?'); the parameter batch has %d column(s)", want.NumFields(), rec.NumCols())
+		}
+		rec.Retain()
+		batches = append(batches, rec)
+	}
+	if err := rdr.Err(); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "read parameter stream: %v", err)
+	}
+	if len(batches) == 0 {
+		h.Params = nil
+		return s.newHandle(ctx, h)
+	}
+	params, err := concatBatches(s.Alloc, batches)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "parameter batches: %v", err)
+	}
+	defer params.Release()
+	// Bind every row now so a bad value is reported at DoPut, where the client expects it.
+	for row := 0; row < int(params.NumRows()); row++ {
+		if _, err := bindRow(q, params, row); err != nil {
+			return nil, err
 		}
 	}
-	return cmd.GetPreparedStatementHandle(), nil
+	enc, err := encodeParams(params)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	h.Params, h.Expires = enc, 0
+	return s.newHandle(ctx, h)
+}
+
+// errNoUpdates explains that the only way to change data is ingest.
+const errNoUpdates = "sigmaflight has no UPDATE, INSERT or DDL statements: tables are append-only and written with bulk ingest (DoPut CommandStatementIngest, or a plain DoPut with a path descriptor naming the table)"
+
+func (s *flightSQLService) DoPutCommandStatementUpdate(context.Context, flightsql.StatementUpdate) (int64, error) {
+	return 0, status.Error(codes.Unimplemented, errNoUpdates)
+}
+
+func (s *flightSQLService) DoPutPreparedStatementUpdate(context.Context, flightsql.PreparedStatementUpdate, flight.MessageReader) (int64, error) {
+	return 0, status.Error(codes.Unimplemented, errNoUpdates)
 }
 
 func (s *flightSQLService) DoGetSqlInfo(ctx context.Context, cmd flightsql.GetSqlInfo) (*arrow.Schema, <-chan flight.StreamChunk, error) {
 	return s.BaseServer.DoGetSqlInfo(ctx, knownSQLInfo(cmd.GetInfo()))
-}
-
-// ingestFlushBytes bounds how much of an ingest stream is buffered before it is written
-// (and fsynced) as one storage write: large enough to amortise the fsync, small enough to
-// bound memory per stream.
-const ingestFlushBytes = 32 << 20
-
-func (s *flightSQLService) DoPutCommandStatementIngest(ctx context.Context, cmd flightsql.StatementIngest, rdr flight.MessageReader) (int64, error) {
-	table := cmd.GetTable()
-	opts, err := ingestOptions(cmd)
-	if err != nil {
-		return 0, err
-	}
-	var (
-		pending []arrow.RecordBatch
-		bytes   int64
-		written int64
-	)
-	release := func() {
-		for _, b := range pending {
-			b.Release()
-		}
-		pending, bytes = pending[:0], 0
-	}
-	defer release()
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		n, err := s.store.Write(ctx, table, opts, pending)
-		release()
-		if err != nil {
-			return err
-		}
-		written += n
-		s.metrics.rowsIngested.Add(float64(n))
-		// Later writes of the same stream append to what this one created or replaced.
-		opts = storage.WriteOptions{IfExists: storage.IfExistsAppend, IfNotExists: storage.IfNotExistsFail}
-		return nil
-	}
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		rec.Retain()
-		pending = append(pending, rec)
-		bytes += recordBytes(rec)
-		if bytes >= ingestFlushBytes {
-			if err := flush(); err != nil {
-				return written, toStatus(err)
-			}
-		}
-	}
-	if err := rdr.Err(); err != nil {
-		return written, status.Errorf(codes.InvalidArgument, "read ingest stream for table %q: %v", table, err)
-	}
-	if len(pending) == 0 && written == 0 {
-		// An empty stream still creates the table from the stream's schema.
-		if sc := rdr.Schema(); sc != nil {
-			empty := emptyBatch(s.Alloc, sc)
-			pending = append(pending, empty)
-		}
-	}
-	if err := flush(); err != nil {
-		return written, toStatus(err)
-	}
-	s.log.Debug("ingest", "table", table, "rows", written)
-	return written, nil
-}
-
-// ingestOptions maps the Flight SQL table definition options to storage's. Absent options
-// mean create-or-append, what a collector wants; explicitly unspecified values are refused
-// as the specification asks.
-func ingestOptions(cmd flightsql.StatementIngest) (storage.WriteOptions, error) {
-	if cmd.GetTable() == "" {
-		return storage.WriteOptions{}, status.Error(codes.InvalidArgument, "ingest: the target table name is empty")
-	}
-	if cmd.GetTemporary() {
-		return storage.WriteOptions{}, status.Error(codes.InvalidArgument, "ingest: temporary tables are not supported")
-	}
-	if len(cmd.GetTransactionId()) != 0 {
-		return storage.WriteOptions{}, status.Error(codes.InvalidArgument, "ingest: transactions are not supported")
-	}
-	if c := cmd.GetCatalog(); c != "" && c != catalogName {
-		return storage.WriteOptions{}, status.Errorf(codes.NotFound, "ingest: unknown catalog %q (the only catalog is %q)", c, catalogName)
-	}
-	if sc := cmd.GetSchema(); !isPublicSchema(sc) {
-		return storage.WriteOptions{}, status.Errorf(codes.NotFound, "ingest: unknown schema %q (event tables live in %q)", sc, publicSchema)
-	}
-	opts := storage.WriteOptions{IfExists: storage.IfExistsAppend, IfNotExists: storage.IfNotExistsCreate}
-	def := cmd.GetTableDefinitionOptions()
-	if def == nil {
-		return opts, nil
-	}
-	switch def.IfNotExist {
-	case flightsql.TableDefinitionOptionsTableNotExistOptionCreate:
-		opts.IfNotExists = storage.IfNotExistsCreate
-	case flightsql.TableDefinitionOptionsTableNotExistOptionFail:
-		opts.IfNotExists = storage.IfNotExistsFail
-	default:
-		return opts, status.Errorf(codes.InvalidArgument, "ingest: table_definition_options.if_not_exist is %v; use CREATE or FAIL", def.IfNotExist)
-	}
-	switch def.IfExists {
-	case flightsql.TableDefinitionOptionsTableExistsOptionFail:
-		opts.IfExists = storage.IfExistsFail
-	case flightsql.TableDefinitionOptionsTableExistsOptionAppend:
-		opts.IfExists = storage.IfExistsAppend
-	case flightsql.TableDefinitionOptionsTableExistsOptionReplace:
-		opts.IfExists = storage.IfExistsReplace
-	default:
-		return opts, status.Errorf(codes.InvalidArgument, "ingest: table_definition_options.if_exists is %v; use FAIL, APPEND or REPLACE", def.IfExists)
-	}
-	return opts, nil
 }
 
 // toStatus translates an error of the layers below into a gRPC status, once, here.

@@ -1,9 +1,16 @@
 package server
 
 import (
+	"context"
+	"strings"
+	"time"
+
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // metrics are the node's Prometheus metrics, registered on a registry of their own so
@@ -11,11 +18,19 @@ import (
 type metrics struct {
 	registry      *prometheus.Registry
 	rowsIngested  prometheus.Counter
+	bytesIngested prometheus.Counter
 	rowsReturned  prometheus.Counter
 	queries       prometheus.Counter
 	queryErrors   prometheus.Counter
 	queryDuration prometheus.Histogram
 	tables        prometheus.GaugeFunc
+	rpcs          *prometheus.CounterVec
+	rpcErrors     *prometheus.CounterVec
+	rpcLatency    *prometheus.HistogramVec
+	inFlight      prometheus.Gauge
+	detections    *prometheus.CounterVec
+	forgedHandles prometheus.Counter
+	malformedIPC  prometheus.Counter
 }
 
 func newMetrics(tableCount func() float64) *metrics {
@@ -23,6 +38,9 @@ func newMetrics(tableCount func() float64) *metrics {
 		registry: prometheus.NewRegistry(),
 		rowsIngested: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sigmaflight_ingest_rows_total", Help: "Rows acknowledged to ingest clients (durable on disk).",
+		}),
+		bytesIngested: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sigmaflight_ingest_bytes_total", Help: "Arrow buffer bytes of the rows acknowledged to ingest clients.",
 		}),
 		rowsReturned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sigmaflight_query_rows_returned_total", Help: "Rows streamed to query clients.",
@@ -40,27 +58,100 @@ func newMetrics(tableCount func() float64) *metrics {
 		tables: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sigmaflight_tables", Help: "Event tables in the store.",
 		}, tableCount),
+		rpcs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigmaflight_rpc_total", Help: "Flight RPCs by method and gRPC status code.",
+		}, []string{"method", "code"}),
+		rpcErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigmaflight_rpc_errors_total", Help: "Flight RPCs that ended with a status other than OK, by method.",
+		}, []string{"method"}),
+		rpcLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sigmaflight_rpc_duration_seconds", Help: "Flight RPC duration by method (streams: until the last message).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 11),
+		}, []string{"method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sigmaflight_rpc_in_flight", Help: "Flight RPCs being served.",
+		}),
+		detections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigmaflight_detections_total", Help: "Detection rows (event, rule) returned to clients by detect() queries, by rule id.",
+		}, []string{"rule_id"}),
+		forgedHandles: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sigmaflight_invalid_handles_total", Help: "Statement handles or tickets refused: forged, altered, expired or malformed.",
+		}),
+		malformedIPC: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sigmaflight_malformed_ipc_total", Help: "DoPut streams refused because their Arrow IPC data could not be decoded safely.",
+		}),
 	}
-	m.registry.MustRegister(m.rowsIngested, m.rowsReturned, m.queries, m.queryErrors, m.queryDuration, m.tables,
+	m.registry.MustRegister(m.rowsIngested, m.bytesIngested, m.rowsReturned, m.queries, m.queryErrors, m.queryDuration,
+		m.tables, m.rpcs, m.rpcErrors, m.rpcLatency, m.inFlight, m.detections, m.forgedHandles, m.malformedIPC,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// countingReader counts the rows a record reader yields into a counter.
+// rpcMiddleware counts every Flight RPC by method and status code and times it. It runs
+// outermost, so calls refused by authentication are counted too.
+func (m *metrics) rpcMiddleware() flight.ServerMiddleware {
+	observe := func(method string, start time.Time, err error) {
+		method = method[strings.LastIndexByte(method, '/')+1:]
+		code := status.Code(err)
+		m.rpcs.WithLabelValues(method, code.String()).Inc()
+		if err != nil {
+			m.rpcErrors.WithLabelValues(method).Inc()
+		}
+		m.rpcLatency.WithLabelValues(method).Observe(time.Since(start).Seconds())
+	}
+	return flight.ServerMiddleware{
+		Unary: func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			start := time.Now()
+			m.inFlight.Inc()
+			defer m.inFlight.Dec()
+			resp, err := handler(ctx, req)
+			observe(info.FullMethod, start, err)
+			return resp, err
+		},
+		Stream: func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			start := time.Now()
+			m.inFlight.Inc()
+			defer m.inFlight.Dec()
+			err := handler(srv, ss)
+			observe(info.FullMethod, start, err)
+			return err
+		},
+	}
+}
+
+// countingReader counts the rows a record reader yields, and for detect() results the
+// detections per rule.
 type countingReader struct {
 	array.RecordReader
-	rows prometheus.Counter
+	rows       prometheus.Counter
+	detections *prometheus.CounterVec
 }
 
 func (c *countingReader) Next() bool {
 	if !c.RecordReader.Next() {
 		return false
 	}
-	c.rows.Add(float64(c.RecordReader.RecordBatch().NumRows()))
+	rec := c.RecordReader.RecordBatch()
+	c.rows.Add(float64(rec.NumRows()))
+	if c.detections != nil {
+		if idx := rec.Schema().FieldIndices("rule_id"); len(idx) == 1 {
+			if ids, ok := rec.Column(idx[0]).(*array.String); ok {
+				counts := map[string]int{}
+				for i := 0; i < ids.Len(); i++ {
+					if ids.IsValid(i) {
+						counts[ids.Value(i)]++
+					}
+				}
+				for id, n := range counts {
+					c.detections.WithLabelValues(id).Add(float64(n))
+				}
+			}
+		}
+	}
 	return true
 }
 
-// Err forwards the wrapped reader's error, which flight.StreamChunksFromReader reports.
+// Err forwards the wrapped reader's error, which the stream reports.
 func (c *countingReader) Err() error {
 	if e, ok := c.RecordReader.(interface{ Err() error }); ok {
 		return e.Err()

@@ -17,6 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/sigmaflight/sigmaflight/docs"
 	"github.com/sigmaflight/sigmaflight/planner"
@@ -35,6 +37,8 @@ type Node struct {
 	store   *storage.Store
 	catalog *catalog
 	metrics *metrics
+	sources *ruleSources
+	svc     *flightSQLService
 
 	flight   flight.Server
 	flightLn net.Listener
@@ -62,20 +66,41 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err erro
 		return nil, fmt.Errorf("open data directory: %w", err)
 	}
 	n.catalog = newCatalog(n.store)
+	n.sources = newRuleSources()
 	if err := n.loadRulesets(); err != nil {
 		return nil, err
 	}
 	n.metrics = newMetrics(func() float64 { return float64(len(n.store.Tables())) })
 
-	pl := planner.New(n.catalog, planner.Options{Allocator: memory.DefaultAllocator})
-	svc, err := newFlightSQLService(n.store, pl, n.metrics, log)
+	keys, err := openKeyRing(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	n.flight = flight.NewServerWithMiddleware(nil,
+	auth, err := newAuthenticator(cfg, keys)
+	if err != nil {
+		return nil, err
+	}
+	codec := &handleCodec{keys: keys, now: time.Now}
+	pl := planner.New(n.catalog, planner.Options{Allocator: memory.DefaultAllocator})
+	ingestAlloc := cappedAllocator{Allocator: memory.DefaultAllocator, max: maxIPCAllocation(cfg.MaxRecvMsgBytes)}
+	n.svc, err = newFlightSQLService(n.store, pl, n.catalog, n.sources, n.metrics, log, codec, auth, ingestAlloc)
+	if err != nil {
+		return nil, err
+	}
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
-	)
-	n.flight.RegisterFlightService(flightsql.NewFlightServer(svc))
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
+	if cfg.TLSEnabled() {
+		tlsCfg, err := serverTLSConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
+	n.flight = flight.NewServerWithMiddleware([]flight.ServerMiddleware{n.metrics.rpcMiddleware(), authMiddleware(auth)}, opts...)
+	router := flightsql.NewFlightServerWithAllocator(n.svc, ingestAlloc)
+	n.flight.RegisterFlightService(&frontDoor{FlightServer: router, svc: n.svc, auth: auth})
 	if n.flightLn, err = net.Listen("tcp", cfg.FlightAddr); err != nil {
 		return nil, fmt.Errorf("listen for Flight SQL on %s: %w", cfg.FlightAddr, err)
 	}
@@ -95,7 +120,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err erro
 	}
 	n.ready.Store(true)
 	log.Info("sigmaflight serving", "flight_sql", n.Addr(), "http", n.HTTPAddr(), "data_dir", cfg.DataDir,
-		"rulesets", n.catalog.rulesetNames(), "version", Version)
+		"rulesets", n.catalog.rulesetNames(), "version", Version, "tls", cfg.TLSEnabled(), "auth", cfg.AuthEnabled())
 	return n, nil
 }
 
@@ -107,6 +132,7 @@ func (n *Node) loadRulesets() error {
 		return fmt.Errorf("load built-in ruleset %q: %w", ExampleRuleset, err)
 	}
 	n.addRuleset(rs, diags)
+	n.sources.rememberSources(rs, docs.ExampleRules)
 	for _, spec := range n.cfg.Rules {
 		name, path, _ := parseRulesFlag(spec)
 		rs, diags, err := sigmaql.LoadRulesetPath(name, path)
@@ -117,6 +143,7 @@ func (n *Node) loadRulesets() error {
 			return fmt.Errorf("load ruleset %q from %s: no rule loaded (%d diagnostics; see the log)", name, path, logDiagnostics(n.log, name, diags))
 		}
 		n.addRuleset(rs, diags)
+		n.sources.rememberSources(rs, nil)
 	}
 	return nil
 }
@@ -168,8 +195,12 @@ func (n *Node) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting calls, lets running ones finish for a few seconds, and closes the
-// store. It is safe to call on a partially started node.
+// shutdownGrace is how long Close lets running calls (ingest streams, queries) finish
+// before their connections are closed.
+const shutdownGrace = 20 * time.Second
+
+// Close stops accepting calls, lets running ones (ingest and queries) finish for up to
+// shutdownGrace, and closes the store. It is safe to call on a partially started node.
 func (n *Node) Close() error {
 	n.ready.Store(false)
 	if n.http != nil {
@@ -182,8 +213,8 @@ func (n *Node) Close() error {
 		go func() { n.flight.Shutdown(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
-			n.log.Warn("flight shutdown timed out; closing connections")
+		case <-time.After(shutdownGrace):
+			n.log.Warn("flight shutdown timed out; closing connections", "running_queries", n.runningQueries())
 			_ = n.flightLn.Close()
 		}
 	}
@@ -193,4 +224,11 @@ func (n *Node) Close() error {
 		}
 	}
 	return nil
+}
+
+func (n *Node) runningQueries() int {
+	if n.svc == nil {
+		return 0
+	}
+	return n.svc.running.count()
 }

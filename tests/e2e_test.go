@@ -215,9 +215,10 @@ func TestServeRefusesExposedAddressWithoutOptIn(t *testing.T) {
 	cmd := exec.Command(binary, "serve", "--data-dir", filepath.Join(t.TempDir(), "d"), "--listen", "0.0.0.0:0", "--http-listen", "")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
-		t.Fatalf("serve on 0.0.0.0 without --allow-insecure succeeded:\n%s", out)
+		t.Fatalf("serve on 0.0.0.0 without --insecure succeeded:\n%s", out)
 	}
-	if !strings.Contains(string(out), "not a loopback address") || !strings.Contains(string(out), "--allow-insecure") {
+	if !strings.Contains(string(out), "not a loopback address") || !strings.Contains(string(out), "--insecure") ||
+		!strings.Contains(string(out), "TLS") || !strings.Contains(string(out), "authentication") {
 		t.Fatalf("error does not explain the refusal:\n%s", out)
 	}
 }

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/proto"
+)
+
+// sessionIdleTTL evicts sessions no call touched for this long: clients rarely call
+// CloseSession (Java ADBC never does), so server state must expire on its own.
+const sessionIdleTTL = time.Hour
+
+// Session option names the server understands.
+const (
+	sessionOptionCatalog = "catalog"
+	sessionOptionSchema  = "schema"
+)
+
+// sessionStore keeps session options by session key: the Flight session cookie when the
+// client sends one, else the authorization header (one token, one session), else the
+// client's address (one connection, one session). No operation on it ever fails.
+type sessionStore struct {
+	mu       sync.Mutex
+	sessions map[string]*session
+}
+
+type session struct {
+	options map[string]*flight.SessionOptionValue
+	touched time.Time
+}
+
+func newSessionStore() *sessionStore { return &sessionStore{sessions: map[string]*session{}} }
+
+// sessionKey identifies the caller's session.
+func sessionKey(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, c := range md.Get("cookie") {
+		for _, part := range strings.Split(c, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if k == "arrow_flight_session_id" && v != "" {
+				return "cookie:" + v
+			}
+		}
+	}
+	if a := md.Get("authorization"); len(a) > 0 && a[0] != "" {
+		return "auth:" + a[0]
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return "peer:" + p.Addr.String()
+	}
+	return "anonymous"
+}
+
+func (st *sessionStore) get(key string, create bool) *session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := time.Now()
+	for k, s := range st.sessions {
+		if now.Sub(s.touched) > sessionIdleTTL {
+			delete(st.sessions, k)
+		}
+	}
+	s, ok := st.sessions[key]
+	if !ok && create {
+		s = &session{options: map[string]*flight.SessionOptionValue{}}
+		st.sessions[key] = s
+	}
+	if s != nil {
+		s.touched = now
+	}
+	return s
+}
+
+// SetSessionOptions stores catalog and schema. Unknown names and values that name no
+// catalog or schema are reported per option in the result, never as a failed call.
+func (s *flightSQLService) SetSessionOptions(ctx context.Context, req *flight.SetSessionOptionsRequest) (*flight.SetSessionOptionsResult, error) {
+	res := &flight.SetSessionOptionsResult{Errors: map[string]*pb.SetSessionOptionsResult_Error{}}
+	fail := func(name string, v pb.SetSessionOptionsResult_ErrorValue) {
+		res.Errors[name] = &pb.SetSessionOptionsResult_Error{Value: v}
+	}
+	sess := s.sessions.get(sessionKey(ctx), true)
+	s.sessions.mu.Lock()
+	defer s.sessions.mu.Unlock()
+	for name, v := range req.GetSessionOptions() {
+		str, isString := v.GetOptionValue().(*pb.SessionOptionValue_StringValue)
+		switch name {
+		case sessionOptionCatalog:
+			if !isString || !strings.EqualFold(str.StringValue, catalogName) {
+				fail(name, pb.SetSessionOptionsResult_INVALID_VALUE)
+				continue
+			}
+		case sessionOptionSchema:
+			if !isString || !isKnownSchema(str.StringValue) {
+				fail(name, pb.SetSessionOptionsResult_INVALID_VALUE)
+				continue
+			}
+		default:
+			fail(name, pb.SetSessionOptionsResult_INVALID_NAME)
+			continue
+		}
+		if v.GetOptionValue() == nil {
+			delete(sess.options, name) // an empty value unsets the option
+			continue
+		}
+		sess.options[name] = proto.Clone(v).(*flight.SessionOptionValue)
+	}
+	return res, nil
+}
+
+// GetSessionOptions returns the options set in this session, with the defaults for
+// catalog and schema.
+func (s *flightSQLService) GetSessionOptions(ctx context.Context, _ *flight.GetSessionOptionsRequest) (*flight.GetSessionOptionsResult, error) {
+	opts, _ := flight.NewSessionOptionValues(map[string]any{sessionOptionCatalog: catalogName, sessionOptionSchema: publicSchema})
+	if sess := s.sessions.get(sessionKey(ctx), false); sess != nil {
+		s.sessions.mu.Lock()
+		for k, v := range sess.options {
+			opts[k] = proto.Clone(v).(*flight.SessionOptionValue)
+		}
+		s.sessions.mu.Unlock()
+	}
+	return &flight.GetSessionOptionsResult{SessionOptions: opts}, nil
+}
+
+// CloseSession forgets the session; closing an unknown or already closed session succeeds.
+func (s *flightSQLService) CloseSession(ctx context.Context, _ *flight.CloseSessionRequest) (*flight.CloseSessionResult, error) {
+	s.sessions.mu.Lock()
+	delete(s.sessions.sessions, sessionKey(ctx))
+	s.sessions.mu.Unlock()
+	return &flight.CloseSessionResult{Status: flight.CloseSessionResultClosed}, nil
+}
+
+// CancelFlightInfo stops the streams of every endpoint of the FlightInfo and refuses their
+// tickets from now on. Queries run only while a DoGet streams them, so a ticket not being
+// redeemed is cancelled simply by refusing it later.
+func (s *flightSQLService) CancelFlightInfo(ctx context.Context, req *flight.CancelFlightInfoRequest) (flight.CancelFlightInfoResult, error) {
+	info := req.GetInfo()
+	if info == nil || len(info.GetEndpoint()) == 0 {
+		return flight.CancelFlightInfoResult{Status: flight.CancelStatusNotCancellable}, nil
+	}
+	for _, ep := range info.GetEndpoint() {
+		tkt, err := flightsql.GetStatementQueryTicket(ep.GetTicket())
+		if err != nil {
+			return flight.CancelFlightInfoResult{Status: flight.CancelStatusNotCancellable}, nil
+		}
+		if _, err := s.openHandle(ctx, tkt.GetStatementHandle()); err != nil {
+			return flight.CancelFlightInfoResult{}, err
+		}
+		s.running.cancel(tkt.GetStatementHandle())
+	}
+	return flight.CancelFlightInfoResult{Status: flight.CancelStatusCancelled}, nil
+}
