@@ -40,6 +40,10 @@ type Options struct {
 	Mem memory.Allocator
 	// Stdin replaces os.Stdin for the path "-" (tests).
 	Stdin io.Reader
+	// OnRead, when set, is called with the number of bytes read from each file given or
+	// found under a directory (compressed bytes for archives; ReadAt included), for
+	// progress reporting against the files' sizes.
+	OnRead func(n int)
 }
 
 // Format names accepted by Options.Format.
@@ -163,7 +167,14 @@ func (r *reader) file(p string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p, err)
 	}
-	return r.stream(Source{Path: p}, filepath.Base(p), bufio.NewReaderSize(f, 1<<16), &sizedReaderAt{f, info.Size()})
+	var (
+		rd io.Reader   = f
+		ra io.ReaderAt = f
+	)
+	if r.opts.OnRead != nil {
+		rd, ra = &countingReader{f, r.opts.OnRead}, &countingReaderAt{f, r.opts.OnRead}
+	}
+	return r.stream(Source{Path: p}, filepath.Base(p), bufio.NewReaderSize(rd, 1<<16), &sizedReaderAt{ra, info.Size()})
 }
 
 // emit flushes the builder to fn.
@@ -183,4 +194,26 @@ func (r *reader) emit(src Source) error {
 type sizedReaderAt struct {
 	io.ReaderAt
 	size int64
+}
+
+type countingReader struct {
+	r  io.Reader
+	fn func(int)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.fn(n)
+	return n, err
+}
+
+type countingReaderAt struct {
+	r  io.ReaderAt
+	fn func(int)
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.fn(n)
+	return n, err
 }
