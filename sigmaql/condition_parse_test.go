@@ -86,6 +86,7 @@ func TestRuleDiagnostics(t *testing.T) {
 	f := func(src string, line, col int, msg string) {
 		t.Helper()
 		rules, diags := ParseRules("r.yml", []byte(src))
+		diags = errorsOnly(diags)
 		if len(rules) != 0 || len(diags) != 1 {
 			t.Fatalf("got %d rules, diagnostics %v; want 1 diagnostic", len(rules), diags)
 		}
@@ -96,10 +97,13 @@ func TestRuleDiagnostics(t *testing.T) {
 	}
 	const head = "title: t\nid: 1\nlogsource: {product: windows}\ndetection:\n"
 	f(head+"  sel:\n    A|windash|foo: x\n  condition: sel\n", 6, 5, "unknown modifier 'foo'")
-	f(head+"  sel:\n    A: x\n    B|base64offset|contains: x\n  condition: sel\n", 7, 5, "modifier 'base64offset' is not supported yet")
-	f(head+"  sel:\n    A|expand: '%x%'\n  condition: sel\n", 6, 5, "modifier 'expand' is not supported yet")
-	f(head+"  sel:\n    A|fieldref: B\n  condition: sel\n", 6, 5, "modifier 'fieldref' is not supported yet")
-	f(head+"  sel:\n    A|neq: B\n  condition: sel\n", 6, 5, "modifier 'neq' is not supported yet")
+	f(head+"  sel:\n    A: x\n    B|base64offset: x\n  condition: sel\n", 7, 5, "'base64offset' must be followed by 'contains'")
+	f(head+"  sel:\n    A|expand: '%x%'\n  condition: sel\n", 6, 15, "placeholder '%x%' has no value")
+	f(head+"  sel:\n    A|fieldref: 'B*'\n  condition: sel\n", 6, 17, "cannot contain wildcards")
+	f(head+"  sel:\n    A|base64|contains: 'a*'\n  condition: sel\n", 6, 24, "cannot encode the wildcards")
+	f(head+"  sel:\n    A|contains|base64: a\n  condition: sel\n", 6, 5, "'base64' must come before 'contains'")
+	f(head+"  sel:\n    A|hour: x\n  condition: sel\n", 6, 13, "'hour' needs an integer")
+	f(head+"  sel:\n    A|wide|contains: 'é'\n  condition: sel\n", 6, 22, "follow the utf16 modifier with base64")
 	f(head+"  sel:\n    A|contains|startswith: B\n  condition: sel\n", 6, 5, "cannot be combined")
 	f(head+"  sel:\n    A|i: B\n  condition: sel\n", 6, 5, "only valid after 're'")
 	f(head+"  sel:\n    A|re: '(x'\n  condition: sel\n", 6, 11, "invalid regular expression")
@@ -115,7 +119,14 @@ func TestRuleDiagnostics(t *testing.T) {
 	f(head+"  sel: []\n  condition: sel\n", 5, 8, "empty list")
 	f(head+"  sel:\n    A: {B: c}\n  condition: sel\n", 6, 8, "not a mapping")
 	f("title: t\nlogsource: {product: windows}\n", 1, 1, "no 'detection'")
-	f("title: t\ncorrelation:\n  type: event_count\n", 2, 1, "correlation rules are not supported yet")
+	f("title: t\ncorrelation:\n  type: event_count\n", 2, 1, "correlation has no 'rules'")
+	f("title: t\ncorrelation:\n  type: count\n", 3, 9, "unknown correlation type 'count'")
+	f("title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5x\n  condition: {gte: 2}\n", 5, 13, "invalid timespan")
+	f("title: t\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 2}\n", 1, 1, "refers to 'a', which is not a loaded rule")
+	f("title: t\nlogsource: {product: windows}\nfilter:\n  sel: {A: x}\n  condition: nope\n", 5, 14, "unknown search identifier 'nope'")
+	f("title: t\nfilter:\n  sel: {A: x}\n  condition: not sel\n", 1, 1, "a filter needs a 'logsource'")
+	f("title: t\naction: global\ndetection:\n  sel: {A: x}\n  condition: sel\n", 2, 1, "legacy Sigma v1")
+	f(head+"  sel:\n    A: x\n  condition: sel near other\n", 7, 18, "correlation rule")
 	f("title: [\n", 1, 1, "invalid YAML")
 }
 

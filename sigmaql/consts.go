@@ -26,13 +26,37 @@ var reFlags = map[string]string{
 	"s": "s", "dotall": "s",
 }
 
-// notYetModifiers are modifiers of Sigma v2.1 that this slice recognises but does not
-// implement; a rule using one does not load.
-var notYetModifiers = map[string]bool{
-	"base64": true, "base64offset": true, "wide": true, "utf16le": true,
-	"utf16be": true, "utf16": true, "fieldref": true, "expand": true, "neq": true,
+// Modifiers of Sigma v2.1 added by the complete-language slice.
+const (
+	modNeq          = "neq"
+	modExpand       = "expand"
+	modFieldRef     = "fieldref"
+	modBase64       = "base64"
+	modBase64Offset = "base64offset"
+	modWide         = "wide"
+	modUTF16LE      = "utf16le"
+	modUTF16BE      = "utf16be"
+	modUTF16        = "utf16"
+)
+
+// encodingModifiers transform a value's bytes before the position modifier applies.
+var encodingModifiers = map[string]bool{
+	modBase64: true, modBase64Offset: true, modWide: true, modUTF16LE: true, modUTF16BE: true, modUTF16: true,
+}
+
+// timeParts are the v2.1 modifiers that compare one part of a timestamp field.
+var timeParts = map[string]bool{
 	"minute": true, "hour": true, "day": true, "week": true, "month": true, "year": true,
 }
+
+// supportedModifierList is quoted in the diagnostic for an unknown modifier.
+const supportedModifierList = "contains, startswith, endswith, all, re (i, m, s), cased, exists, " +
+	"lt, lte, gt, gte, cidr, windash, base64, base64offset, wide, utf16le, utf16be, utf16, " +
+	"fieldref, expand, neq, minute, hour, day, week, month, year"
+
+// maxValueVariants bounds how many variants one value may expand into through windash,
+// base64offset and placeholders together; each variant is one leaf of the Program.
+const maxValueVariants = 4096
 
 // windashChars are the five spellings of a command-line flag dash that 'windash' expands
 // each flag position into (pySigma: '-', '/', en dash, em dash, horizontal bar).

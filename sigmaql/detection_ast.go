@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // detection is the parsed detection section of a rule: named searches and the condition
@@ -15,6 +17,8 @@ type detection struct {
 	// logsource holds the items (AND) the logsource routing adds to the rule; empty when
 	// the rule's logsource is unmapped.
 	logsource []*item
+	// warnings are lint findings (the rule still loads).
+	warnings []*posError
 }
 
 // search is one search identifier: an OR over alternatives, each an AND over items. A
@@ -36,20 +40,29 @@ type item struct {
 	all       bool
 	values    [][]*pred
 	line, col int
+
+	// spec and src are the validated modifier chain and the value nodes as written; the
+	// pipeline rewrites src (replace_string, placeholders) and compileItem rebuilds values.
+	spec     modSpec
+	src      []*yaml.Node
+	warnings []*posError
 }
 
 // predKind is the kind of comparison a pred performs against one event value.
 type predKind uint8
 
 const (
-	predGlob   predKind = iota // string pattern with wildcards, case-folded unless cased
-	predNum                    // numeric equality (string columns: equality with text)
-	predBool                   // boolean equality (string columns: "true"/"false")
-	predNull                   // value is null or the field is absent
-	predRegex                  // RE2 search over the value's string form
-	predCmp                    // numeric lt/lte/gt/gte
-	predExists                 // field present with a non-null value (or not, if !b)
-	predCIDR                   // IP address inside a network
+	predGlob     predKind = iota // string pattern with wildcards, case-folded unless cased
+	predNum                      // numeric equality (string columns: equality with text)
+	predBool                     // boolean equality (string columns: "true"/"false")
+	predNull                     // value is null or the field is absent
+	predRegex                    // RE2 search over the value's string form
+	predCmp                      // numeric lt/lte/gt/gte
+	predExists                   // field present with a non-null value (or not, if !b)
+	predCIDR                     // IP address inside a network
+	predNot                      // none of sub matches (neq)
+	predFieldRef                 // value equals (op: contains/startswith/endswith) field text
+	predTimePart                 // the op part (minute..year) of a timestamp value equals i
 )
 
 // globKind is the kind of one token of a parsed wildcard pattern.
@@ -82,6 +95,7 @@ type pred struct {
 	op    string  // predCmp: lt, lte, gt, gte
 	re    *regexp.Regexp
 	nets  []ipNet // predCIDR
+	sub   []*pred // predNot
 }
 
 // makeKey fills p.key from the pred's defining fields.
@@ -116,6 +130,29 @@ func (p *pred) makeKey() {
 		sb.WriteString(p.text)
 	case predCIDR:
 		sb.WriteString(p.text)
+	case predNot:
+		sb.WriteByte('(')
+		for i, q := range p.sub {
+			if i > 0 {
+				sb.WriteByte('|')
+			}
+			if q.key == "" {
+				q.makeKey()
+			}
+			sb.WriteString(q.key)
+		}
+		sb.WriteByte(')')
+	case predFieldRef:
+		if p.cased {
+			sb.WriteString("cased:")
+		}
+		sb.WriteString(p.op)
+		sb.WriteByte(' ')
+		sb.WriteString(strconv.Quote(p.text))
+	case predTimePart:
+		sb.WriteString(p.op)
+		sb.WriteByte(' ')
+		sb.WriteString(strconv.FormatInt(p.i, 10))
 	}
 	p.key = sb.String()
 }

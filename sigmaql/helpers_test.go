@@ -181,3 +181,14 @@ func withColumnAs(t testing.TB, rec arrow.RecordBatch, name string, dict bool) a
 	cols[c] = arr
 	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 }
+
+// errorsOnly drops warning diagnostics.
+func errorsOnly(diags []Diagnostic) []Diagnostic {
+	var out []Diagnostic
+	for _, d := range diags {
+		if !d.Warning {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -286,6 +286,13 @@ func (ev *refEvent) match(p *pred, v refValue, present bool) bool {
 		return !present
 	case predExists:
 		return present == p.b
+	case predNot:
+		for _, q := range p.sub {
+			if ev.match(q, v, present) {
+				return false
+			}
+		}
+		return true
 	}
 	if !present {
 		return false
@@ -364,6 +371,15 @@ func (ev *refEvent) match(p *pred, v refValue, present bool) bool {
 			}
 		}
 		return false
+	case predFieldRef:
+		other, ok := ev.fields[p.text]
+		if !ok {
+			return false
+		}
+		return fieldRefMatch(p, refString(v), refString(other))
+	case predTimePart:
+		t, ok := refTime(v)
+		return ok && timePartOf(p.op, t) == p.i
 	}
 	panic("BUG: unknown pred kind")
 }

@@ -14,11 +14,20 @@ import (
 // yamlErrLine extracts the line number from a yaml.v3 error message.
 var yamlErrLine = regexp.MustCompile(`line (\d+)`)
 
-// ParseRules parses one YAML file (possibly several documents) into rules. Rules that do
-// not load are omitted and reported as diagnostics.
-func ParseRules(file string, data []byte) ([]*Rule, []Diagnostic) {
-	var rules []*Rule
-	var diags []Diagnostic
+// parsedFile holds the documents of one YAML file: detection rules (not yet processed by
+// a pipeline), correlation rules, filters and the diagnostics of documents that did not
+// parse.
+type parsedFile struct {
+	rules        []*Rule
+	correlations []*Correlation
+	filters      []*filterDoc
+	diags        []Diagnostic
+}
+
+// parseFile parses every document of one YAML file. Each document is a detection rule, a
+// correlation rule (a 'correlation' key) or a filter (a 'filter' key).
+func parseFile(file string, data []byte) parsedFile {
+	var out parsedFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
@@ -31,35 +40,74 @@ func ParseRules(file string, data []byte) ([]*Rule, []Diagnostic) {
 			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
 				line, _ = strconv.Atoi(m[1])
 			}
-			diags = append(diags, Diagnostic{File: file, Line: line, Column: 1,
+			out.diags = append(out.diags, Diagnostic{File: file, Line: line, Column: 1,
 				Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
 			break // the decoder cannot resynchronise after a syntax error
 		}
 		if len(doc.Content) == 0 {
 			continue
 		}
-		root := doc.Content[0]
+		root := deref(doc.Content[0])
 		if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 			continue // empty document
 		}
-		r, perr := parseRule(root)
-		if perr != nil {
-			d := Diagnostic{File: file, Line: perr.line, Column: perr.col, Message: perr.msg}
-			if r != nil {
-				d.RuleID = r.ID
-			}
-			diags = append(diags, d)
-			continue
+		diag := func(perr *posError, id string) {
+			out.diags = append(out.diags, Diagnostic{File: file, Line: perr.line, Column: perr.col, RuleID: id, Message: perr.msg})
 		}
-		r.File = file
-		rules = append(rules, r)
+		switch documentKind(root) {
+		case "correlation":
+			c, perr := parseCorrelation(root)
+			if perr != nil {
+				diag(perr, c.ID)
+				continue
+			}
+			c.File = file
+			out.correlations = append(out.correlations, c)
+		case "filter":
+			f, perr := parseFilter(root)
+			if perr != nil {
+				diag(perr, f.id)
+				continue
+			}
+			f.file = file
+			out.filters = append(out.filters, f)
+		default:
+			r, perr := parseRule(root)
+			if perr != nil {
+				id := ""
+				if r != nil {
+					id = r.ID
+				}
+				diag(perr, id)
+				continue
+			}
+			r.File = file
+			out.rules = append(out.rules, r)
+		}
 	}
-	return rules, diags
+	return out
+}
+
+// documentKind tells a correlation or filter document from a detection rule by its keys.
+func documentKind(root *yaml.Node) string {
+	if root.Kind != yaml.MappingNode {
+		return "rule"
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		switch root.Content[i].Value {
+		case "correlation":
+			return "correlation"
+		case "filter":
+			return "filter"
+		}
+	}
+	return "rule"
 }
 
 // parseRule parses one rule document. On error it still returns the rule (with its
 // metadata) when it got that far, so the diagnostic can name the rule id.
 func parseRule(root *yaml.Node) (*Rule, *posError) {
+	root = deref(root)
 	if root.Kind != yaml.MappingNode {
 		return nil, errAt(root, "a rule document must be a mapping")
 	}
@@ -72,7 +120,7 @@ func parseRule(root *yaml.Node) (*Rule, *posError) {
 		}
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
+		k, v := root.Content[i], deref(root.Content[i+1])
 		switch k.Value {
 		case "title":
 			r.Title = scalarText(v)
@@ -115,12 +163,8 @@ func parseRule(root *yaml.Node) (*Rule, *posError) {
 			}
 		case "detection":
 			detNode = v
-		case "correlation":
-			setErr(errAt(k, "correlation rules are not supported yet"))
-		case "filter":
-			setErr(errAt(k, "filter rules (meta-filters) are not supported yet"))
 		case "action":
-			setErr(errAt(k, "'action' rule collections (Sigma v1) are not supported; write one rule per document"))
+			setErr(errAt(k, "'action: %s' rule collections are legacy Sigma v1; write each rule as a complete document (Sigma v2 bundles related rules in one file with '---' and relates them with correlation rules)", v.Value))
 		}
 	}
 	if firstErr != nil {
@@ -133,7 +177,6 @@ func parseRule(root *yaml.Node) (*Rule, *posError) {
 	if perr != nil {
 		return r, perr
 	}
-	det.logsource = logsourceItems(r.Logsource)
 	r.det = det
 	return r, nil
 }
@@ -165,6 +208,7 @@ func stringList(v *yaml.Node) []string {
 
 // parseDetection parses the detection mapping: search identifiers and the condition.
 func parseDetection(n *yaml.Node) (*detection, *posError) {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		return nil, errAt(n, "'detection' must be a mapping")
 	}
@@ -172,7 +216,7 @@ func parseDetection(n *yaml.Node) (*detection, *posError) {
 	var condNodes []*yaml.Node
 	var condKey *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+		k, v := n.Content[i], deref(n.Content[i+1])
 		switch k.Value {
 		case "condition":
 			condKey = k
@@ -181,11 +225,12 @@ func parseDetection(n *yaml.Node) (*detection, *posError) {
 				condNodes = []*yaml.Node{v}
 			case yaml.SequenceNode:
 				for _, c := range v.Content {
+					c = deref(c)
 					if c.Kind != yaml.ScalarNode {
 						return nil, errAt(c, "a condition list may only hold strings")
 					}
+					condNodes = append(condNodes, c)
 				}
-				condNodes = v.Content
 			default:
 				return nil, errAt(v, "'condition' must be a string or a list of strings")
 			}
@@ -222,18 +267,34 @@ func parseDetection(n *yaml.Node) (*detection, *posError) {
 	} else {
 		d.cond = &condOr{xs: conds}
 	}
+	d.lint(condNodes)
 	return d, nil
 }
 
 // parseSearch parses one search identifier's value.
 func parseSearch(k, v *yaml.Node) (*search, *posError) {
+	v = deref(v)
 	s := &search{name: k.Value, line: k.Line, col: k.Column}
-	parseMap := func(m *yaml.Node) ([]*item, *posError) {
+	var parseMap func(m *yaml.Node) ([]*item, *posError)
+	parseMap = func(m *yaml.Node) ([]*item, *posError) {
 		if len(m.Content) == 0 {
 			return nil, errAt(m, "search '%s' has an empty mapping", k.Value)
 		}
 		var items []*item
 		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Tag == "!!merge" {
+				// YAML merge key: the anchored mapping's items join this one.
+				src := deref(m.Content[i+1])
+				if src.Kind != yaml.MappingNode {
+					return nil, errAt(m.Content[i], "a YAML merge key must refer to a mapping")
+				}
+				more, err := parseMap(src)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, more...)
+				continue
+			}
 			it, err := parseItem(m.Content[i], m.Content[i+1])
 			if err != nil {
 				return nil, err
@@ -254,7 +315,9 @@ func parseSearch(k, v *yaml.Node) (*search, *posError) {
 			return nil, errAt(v, "search '%s' is an empty list", k.Value)
 		}
 		maps, scalars := 0, 0
-		for _, c := range v.Content {
+		for i, c := range v.Content {
+			c = deref(c)
+			v.Content[i] = c
 			switch c.Kind {
 			case yaml.MappingNode:
 				maps++
@@ -350,4 +413,50 @@ func parseConditionNode(n *yaml.Node, d *detection) (condNode, *posError) {
 		return nil, e
 	}
 	return c, nil
+}
+
+// lint collects the warnings of a parsed detection: item warnings, 'all of them', and
+// search identifiers the condition never uses.
+func (d *detection) lint(condNodes []*yaml.Node) {
+	for _, name := range d.names {
+		for _, alt := range d.searches[name].alts {
+			for _, it := range alt {
+				d.warnings = append(d.warnings, it.warnings...)
+			}
+		}
+	}
+	used := map[string]bool{}
+	var walk func(c condNode)
+	walk = func(c condNode) {
+		switch c := c.(type) {
+		case *condAnd:
+			for _, x := range c.xs {
+				walk(x)
+			}
+		case *condOr:
+			for _, x := range c.xs {
+				walk(x)
+			}
+		case *condNot:
+			walk(c.x)
+		case *condIdent:
+			used[c.name] = true
+		case *condOf:
+			if c.all && c.pattern == "them" {
+				d.warnings = append(d.warnings, &posError{line: condNodes[0].Line, col: condNodes[0].Column,
+					msg: "'all of them' is discouraged: name the searches it combines"})
+			}
+			for _, n := range ofTargets(d.names, c.pattern) {
+				used[n] = true
+			}
+		}
+	}
+	walk(d.cond)
+	for _, name := range d.names {
+		if !used[name] {
+			s := d.searches[name]
+			d.warnings = append(d.warnings, &posError{line: s.line, col: s.col,
+				msg: "search '" + name + "' is never used by the condition"})
+		}
+	}
 }

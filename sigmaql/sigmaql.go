@@ -36,7 +36,8 @@ type Rule struct {
 	Status      string
 	Description string
 	Tags        []string
-	Logsource   Logsource
+	// Logsource is the rule's logsource as written (pipelines see their own copy).
+	Logsource Logsource
 	// File and Line locate the rule's document in its source.
 	File string
 	Line int
@@ -48,6 +49,12 @@ type Rule struct {
 	Modified       string
 	References     []string
 	FalsePositives []string
+
+	// Filters lists the ids of the filter documents applied to the rule.
+	Filters []string
+	// CorrelationOnly is set when the rule is referenced by a correlation without
+	// 'generate: true': its matches feed the correlation and are not alerts of their own.
+	CorrelationOnly bool
 
 	det *detection
 }
@@ -81,6 +88,10 @@ func (d Diagnostic) String() string {
 type Ruleset struct {
 	Name  string
 	Rules []*Rule
+	// Correlations are the ruleset's correlation rules, evaluated by a Correlator.
+	Correlations []*Correlation
+	// Pipeline names the processing pipeline the rules were loaded with.
+	Pipeline string
 
 	mu       sync.Mutex
 	programs map[string]*Program // by schema fingerprint
@@ -96,7 +107,7 @@ type Match struct {
 // Subset returns a ruleset holding the rules for which keep returns true, in order.
 // The planner uses it to prune rules (by rule_level, rule_id) before evaluation.
 func (rs *Ruleset) Subset(keep func(*Rule) bool) *Ruleset {
-	out := &Ruleset{Name: rs.Name}
+	out := &Ruleset{Name: rs.Name, Pipeline: rs.Pipeline}
 	for _, r := range rs.Rules {
 		if keep(r) {
 			out.Rules = append(out.Rules, r)

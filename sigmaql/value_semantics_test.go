@@ -60,7 +60,7 @@ func mustParseOne(t *testing.T, sel string) *Ruleset {
 	t.Helper()
 	src := "title: t\nlogsource: {product: test}\ndetection:\n  sel: " + sel + "\n  condition: sel\n"
 	rules, diags := ParseRules("t.yml", []byte(src))
-	if len(diags) > 0 || len(rules) != 1 {
+	if diags = errorsOnly(diags); len(diags) > 0 || len(rules) != 1 {
 		t.Fatalf("parse %s: got %d rules, diagnostics %v; want 1 rule", sel, len(rules), diags)
 	}
 	return &Ruleset{Name: "t", Rules: rules}
@@ -236,7 +236,7 @@ func TestConditionSemantics(t *testing.T) {
 		t.Helper()
 		src := "title: t\ndetection:\n  sel_a: {A: a}\n  sel_b: {B: x}\n  _hidden: {A: nope}\n  other: {B: b}\n  condition: " + cond + "\n"
 		rules, diags := ParseRules("t.yml", []byte(src))
-		if len(diags) > 0 {
+		if diags = errorsOnly(diags); len(diags) > 0 {
 			t.Fatalf("%s: %v", cond, diags)
 		}
 		if got := evalBoth(t, &Ruleset{Rules: rules}, rec); got != want {
