@@ -24,6 +24,11 @@ type Program struct {
 	fieldCol   map[string]int
 	stringCols []int
 	stats      []ruleStats
+	// kwPreds are the distinct keyword predicates; kwMatcher decides them all on one
+	// value. Keyword leaves are decided only on rows some rule cares about, not in the
+	// column pass: a keyword searches every string column.
+	kwPreds   []*pred
+	kwMatcher *groupMatcher
 }
 
 // colKind is how the Program reads a column.
@@ -48,6 +53,12 @@ type colGroup struct {
 	kind   colKind
 	f32    bool
 	leaves []int
+	// matcher decides the group's string leaves (strLeaves, in matcher item order) in
+	// one pass per distinct value; nil when the group has none.
+	matcher   *groupMatcher
+	strLeaves []int32
+	// kwLeaf maps an index into Program.kwPreds to this column's leaf, -1 for none.
+	kwLeaf []int32
 }
 
 // leaf is one distinct predicate on one column.
@@ -62,6 +73,9 @@ type leaf struct {
 	// nil when the pred is decided from the typed value or validity alone.
 	str  func(s string) bool
 	fold bool
+	// kw marks a keyword leaf: kwIdx indexes Program.kwPreds.
+	kw    bool
+	kwIdx int
 }
 
 // nodeOp is the operation of one node of a compiled rule expression.
@@ -186,6 +200,7 @@ type compiler struct {
 	leafOf     map[string]int // column + pred key -> leaf
 	stringCols []int          // columns keyword searches look at
 	lsOf       map[string]int // logsource key -> index into Program.ls
+	kwIdx      map[string]int // keyword pred key -> index into Program.kwPreds
 	// allFallback sends every leaf through the fallback (tests of the fallback itself).
 	allFallback bool
 }
@@ -199,7 +214,7 @@ func compileProgram(rules []*Rule, schema *arrow.Schema) (*Program, error) {
 
 func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Program, error) {
 	p := &Program{rules: rules, schema: schema, stats: make([]ruleStats, len(rules))}
-	c := &compiler{p: p, fieldCol: map[string]int{}, groupOf: map[int]int{}, leafOf: map[string]int{}, lsOf: map[string]int{}, allFallback: allFallback}
+	c := &compiler{p: p, fieldCol: map[string]int{}, groupOf: map[int]int{}, leafOf: map[string]int{}, lsOf: map[string]int{}, kwIdx: map[string]int{}, allFallback: allFallback}
 	for i, f := range schema.Fields() {
 		stripped := strings.ReplaceAll(f.Name, " ", "")
 		if _, ok := c.fieldCol[stripped]; !ok {
@@ -220,6 +235,35 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 		ls, cond := c.rule(r)
 		p.lsOf = append(p.lsOf, ls)
 		p.exprs = append(p.exprs, cond)
+	}
+	for _, g := range p.groups {
+		var items []matchItem
+		for _, id := range g.leaves {
+			if l := p.leaves[id]; l.str != nil && !l.kw {
+				items = append(items, matchItem{pred: l.pred, str: l.str})
+				g.strLeaves = append(g.strLeaves, int32(id))
+			}
+		}
+		if len(items) > 0 {
+			g.matcher = buildMatcher(items)
+		}
+		g.kwLeaf = make([]int32, len(c.kwIdx))
+		for i := range g.kwLeaf {
+			g.kwLeaf[i] = -1
+		}
+		for _, id := range g.leaves {
+			if l := p.leaves[id]; l.kw {
+				g.kwLeaf[l.kwIdx] = int32(id)
+			}
+		}
+	}
+	if len(p.kwPreds) > 0 {
+		items := make([]matchItem, len(p.kwPreds))
+		for i, pr := range p.kwPreds {
+			str, _ := stringKernel(pr)
+			items[i] = matchItem{pred: pr, str: str}
+		}
+		p.kwMatcher = buildMatcher(items)
 	}
 	return p, nil
 }
@@ -337,7 +381,7 @@ func (c *compiler) item(it *item) *node {
 			if it.keyword {
 				var cols []*node
 				for _, col := range c.stringCols {
-					cols = append(cols, c.leaf(col, p))
+					cols = append(cols, c.keywordLeaf(col, p))
 				}
 				vs = append(vs, mkOr(cols))
 				continue
@@ -384,17 +428,11 @@ func (c *compiler) leaf(col int, p *pred) *node {
 		c.leafOf[key] = id
 		return &node{op: opLeaf, leaf: id}
 	}
-	f := c.p.schema.Field(col)
-	kind, f32 := columnKind(f.Type)
+	kind, _ := columnKind(c.p.schema.Field(col).Type)
 	if v, ok := staticPred(kind, p); ok {
 		return constNode(v)
 	}
-	g, ok := c.groupOf[col]
-	if !ok {
-		g = len(c.p.groups)
-		c.groupOf[col] = g
-		c.p.groups = append(c.p.groups, &colGroup{col: col, name: f.Name, kind: kind, f32: f32})
-	}
+	g := c.group(col)
 	l := &leaf{group: g, col: col, pred: p}
 	if needsString(kind, p) {
 		l.str, l.fold = stringKernel(p)
@@ -404,6 +442,43 @@ func (c *compiler) leaf(col int, p *pred) *node {
 	c.p.groups[g].leaves = append(c.p.groups[g].leaves, id)
 	c.leafOf[key] = id
 	return &node{op: opLeaf, leaf: id}
+}
+
+// keywordLeaf returns the node of keyword pred p on string column col.
+func (c *compiler) keywordLeaf(col int, p *pred) *node {
+	if !c.native(p) || !needsString(colString, p) {
+		return c.leaf(col, p)
+	}
+	key := fmt.Sprintf("kw\x00%d\x00%s", col, p.key)
+	if id, ok := c.leafOf[key]; ok {
+		return &node{op: opLeaf, leaf: id}
+	}
+	k, ok := c.kwIdx[p.key]
+	if !ok {
+		k = len(c.p.kwPreds)
+		c.kwIdx[p.key] = k
+		c.p.kwPreds = append(c.p.kwPreds, p)
+	}
+	g := c.group(col)
+	str, fold := stringKernel(p)
+	id := len(c.p.leaves)
+	c.p.leaves = append(c.p.leaves, &leaf{group: g, col: col, pred: p, str: str, fold: fold, kw: true, kwIdx: k})
+	c.p.groups[g].leaves = append(c.p.groups[g].leaves, id)
+	c.leafOf[key] = id
+	return &node{op: opLeaf, leaf: id}
+}
+
+// group returns the group of column col, creating it on first use.
+func (c *compiler) group(col int) int {
+	g, ok := c.groupOf[col]
+	if !ok {
+		f := c.p.schema.Field(col)
+		kind, f32 := columnKind(f.Type)
+		g = len(c.p.groups)
+		c.groupOf[col] = g
+		c.p.groups = append(c.p.groups, &colGroup{col: col, name: f.Name, kind: kind, f32: f32})
+	}
+	return g
 }
 
 // staticPred decides preds that cannot match a column's type, at compile time.

@@ -28,6 +28,9 @@ type evalState struct {
 	lsBits   [][]uint64
 	groups   []groupState
 	fb       *fallbackEvents
+	// kwScratch and kwSeq serve keyword searches (keywordBitmap).
+	kwScratch *matchScratch
+	kwSeq     int32
 }
 
 // groupState holds one column's per-batch views, each built on first use.
@@ -39,6 +42,10 @@ type groupState struct {
 	distinct []string // distinct string forms of the non-null values
 	folded   []string // distinct, case-folded; nil until a folding leaf needs it
 	rowIdx   []int32  // row -> index into distinct, -1 for null
+
+	kwDone []uint64  // rows keyword preds have been decided on
+	kwRun  []bool    // by distinct value: keyword preds searched
+	kwHits [][]int32 // by distinct value: keyword leaves of the column that hold
 
 	numReady bool
 	nums     []numValue // typed numeric values by row (numeric columns)
@@ -186,6 +193,9 @@ func (st *evalState) leafBitmap(id int, care []uint64) []uint64 {
 	if l.fallback {
 		return st.fallbackBitmap(id, l, care)
 	}
+	if l.kw {
+		return st.keywordBitmap(id, l, care)
+	}
 	if st.leafDone[id] {
 		return st.leafBits[id]
 	}
@@ -197,7 +207,8 @@ func (st *evalState) leafBitmap(id int, care []uint64) []uint64 {
 	case l.pred.kind == predExists:
 		bm = st.validity(gi)
 	case l.str != nil:
-		bm = st.stringLeaf(gi, l)
+		st.stringGroup(gi)
+		return st.leafBits[id]
 	default:
 		bm = st.typedLeaf(gi, l.pred)
 	}
@@ -261,37 +272,108 @@ func (st *evalState) validity(gi int) []uint64 {
 	return bm
 }
 
-// stringLeaf runs a string kernel once per distinct value of the column, then maps the
-// result to rows.
-func (st *evalState) stringLeaf(gi int, l *leaf) []uint64 {
+// stringGroup decides every string leaf of group gi in one pass over the column's
+// distinct values (groupMatcher) and stores their bitmaps.
+func (st *evalState) stringGroup(gi int) {
+	g := st.p.groups[gi]
+	m := g.matcher
 	gs := st.stringView(gi)
-	vals := gs.distinct
-	if l.fold {
-		if gs.folded == nil {
-			gs.folded = make([]string, len(gs.distinct))
-			for j, s := range gs.distinct {
-				gs.folded[j] = fold(s)
-			}
-		}
-		vals = gs.folded
-	}
-	hit := make([]bool, len(vals))
-	any := false
-	for j, s := range vals {
-		if l.str(s) {
-			hit[j], any = true, true
+	if m.folds && gs.folded == nil {
+		gs.folded = make([]string, len(gs.distinct))
+		for j, s := range gs.distinct {
+			gs.folded[j] = fold(s)
 		}
 	}
-	if !any {
-		return nil
+	sc := m.newScratch()
+	// hitOff[j]..hitOff[j+1] delimit the leaves that hold for distinct value j.
+	hitOff := make([]int32, len(gs.distinct)+1)
+	for j, raw := range gs.distinct {
+		var f string
+		if m.folds {
+			f = gs.folded[j]
+		}
+		m.run(raw, f, int32(j), sc)
+		hitOff[j+1] = int32(len(sc.hits))
 	}
-	bm := make([]uint64, bitmapWords(st.n))
+	words := bitmapWords(st.n)
 	for row, j := range gs.rowIdx {
-		if j >= 0 && hit[j] {
+		if j < 0 {
+			continue
+		}
+		for _, k := range sc.hits[hitOff[j]:hitOff[j+1]] {
+			lid := g.strLeaves[k]
+			bm := st.leafBits[lid]
+			if bm == nil {
+				bm = make([]uint64, words)
+				st.leafBits[lid] = bm
+			}
 			bitmapSet(bm, row)
 		}
 	}
-	return bm
+	for _, id := range g.strLeaves {
+		st.leafDone[id] = true
+	}
+}
+
+// keywordBitmap decides keyword leaf id on the rows of care its column has not been
+// searched on yet: every keyword pred is decided at once for those rows of the column.
+func (st *evalState) keywordBitmap(id int, l *leaf, care []uint64) []uint64 {
+	gs := &st.groups[l.group]
+	todo := care
+	if gs.kwDone != nil {
+		todo = bitmapAndNot(care, gs.kwDone)
+	}
+	if todo != nil {
+		g := st.p.groups[l.group]
+		m := st.p.kwMatcher
+		if st.kwScratch == nil {
+			st.kwScratch = m.newScratch()
+		}
+		sc := st.kwScratch
+		sv := st.stringView(l.group)
+		if gs.kwHits == nil {
+			gs.kwHits = make([][]int32, len(sv.distinct))
+			gs.kwRun = make([]bool, len(sv.distinct))
+		}
+		words := bitmapWords(st.n)
+		bitmapForEach(todo, func(row int) {
+			j := sv.rowIdx[row]
+			if j < 0 {
+				return
+			}
+			if !gs.kwRun[j] {
+				// Each distinct value is searched once per batch.
+				raw := sv.distinct[j]
+				var f string
+				if m.folds {
+					f = fold(raw)
+				}
+				sc.hits = sc.hits[:0]
+				st.kwSeq++
+				m.run(raw, f, st.kwSeq, sc)
+				for _, k := range sc.hits {
+					if lid := g.kwLeaf[k]; lid >= 0 {
+						gs.kwHits[j] = append(gs.kwHits[j], lid)
+					}
+				}
+				gs.kwRun[j] = true
+			}
+			for _, lid := range gs.kwHits[j] {
+				bm := st.leafBits[lid]
+				if bm == nil {
+					bm = make([]uint64, words)
+					st.leafBits[lid] = bm
+				}
+				bitmapSet(bm, row)
+			}
+		})
+		if gs.kwDone == nil {
+			gs.kwDone = bitmapClone(todo)
+		} else {
+			bitmapOrInto(gs.kwDone, todo)
+		}
+	}
+	return st.leafBits[id]
 }
 
 // stringView builds the distinct string forms of a column. Dictionary arrays use their

@@ -1,0 +1,285 @@
+package sigmaql
+
+import (
+	"regexp/syntax"
+	"unicode"
+	"unicode/utf8"
+
+	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+)
+
+// The multi-pattern pass: every string leaf of a column is decided in one pass over the
+// column's distinct values. Case-insensitive wildcard patterns (and number/boolean text
+// compared with string columns) run against the value folded once per batch:
+//
+//   - whole-value literals ("L", and number or boolean text) through one hash map;
+//   - "L*", "*L", "*L*" through one Aho-Corasick automaton over all the column's
+//     literals, with the match position deciding prefix (start 0) and suffix (end at the
+//     value's length);
+//   - any other wildcard pattern through the automaton on its longest literal piece, then
+//     verified with globMatch on the values where that piece occurs; patterns without a
+//     literal piece are verified on every value;
+//   - regular expressions behind their required literal (regexp/syntax), folded, in the
+//     same automaton, then matched on the raw value; a regex without a usable literal
+//     runs on every value.
+//
+// Case-sensitive patterns, numeric comparisons and CIDR leaves run their scalar kernel
+// on every distinct value. The automaton is github.com/petar-dambovaliev/aho-corasick
+// (overlapping matches with positions, a DFA over byte classes); see DESIGN.md.
+
+// useKind is what an automaton hit on a literal means for one leaf.
+type useKind uint8
+
+const (
+	useContains useKind = iota // the leaf holds
+	usePrefix                  // the leaf holds when the literal starts the value
+	useSuffix                  // the leaf holds when the literal ends the value
+	useGlob                    // verify the leaf's wildcard pattern on the folded value
+	useRegex                   // verify the leaf's regex on the raw value
+)
+
+type litUse struct {
+	kind useKind
+	leaf int32 // index into groupMatcher.items
+}
+
+// matchItem is one string predicate of a matcher with its scalar kernel.
+type matchItem struct {
+	pred *pred
+	str  func(string) bool
+}
+
+// groupMatcher decides a set of string predicates per value. Its hits are indices into
+// items; the owner maps them to leaves (one column group's leaves, or the keyword
+// predicates shared by every string column).
+type groupMatcher struct {
+	items   []matchItem
+	ac      *ahocorasick.AhoCorasick // nil when the group has no automaton literal
+	uses    [][]litUse               // by automaton pattern
+	exact   map[string][]int32       // folded whole value -> leaves
+	verify  []litUse                 // useGlob/useRegex leaves checked on every value
+	scalar  []int32                  // leaves decided by their own kernel on the raw value
+	folds   bool                     // some item reads the folded value
+}
+
+// buildMatcher builds the matcher of a set of string predicates.
+func buildMatcher(items []matchItem) *groupMatcher {
+	m := &groupMatcher{items: items, exact: map[string][]int32{}}
+	litIdx := map[string]int{}
+	var lits []string
+	addLit := func(lit string, u litUse) {
+		if lit == "" {
+			// An empty literal occurs everywhere: verify the pattern on every value.
+			m.verify = append(m.verify, litUse{useGlob, u.leaf})
+			return
+		}
+		i, ok := litIdx[lit]
+		if !ok {
+			i = len(lits)
+			litIdx[lit] = i
+			lits = append(lits, lit)
+			m.uses = append(m.uses, nil)
+		}
+		m.uses[i] = append(m.uses[i], u)
+	}
+	for id, l := range items {
+		lid := int32(id)
+		pr := l.pred
+		switch {
+		case pr.kind == predGlob && !pr.cased:
+			m.folds = true
+			toks := pr.glob
+			switch shape := globShape(toks); shape {
+			case "":
+				m.exact[""] = append(m.exact[""], lid)
+			case "L":
+				m.exact[toks[0].lit] = append(m.exact[toks[0].lit], lid)
+			case "L*":
+				addLit(toks[0].lit, litUse{usePrefix, lid})
+			case "*L":
+				addLit(toks[1].lit, litUse{useSuffix, lid})
+			case "*L*":
+				addLit(toks[1].lit, litUse{useContains, lid})
+			default:
+				if lit := longestLit(toks); lit != "" {
+					addLit(lit, litUse{useGlob, lid})
+				} else {
+					m.verify = append(m.verify, litUse{useGlob, lid})
+				}
+			}
+		case pr.kind == predNum:
+			m.folds = true
+			m.exact[fold(pr.text)] = append(m.exact[fold(pr.text)], lid)
+		case pr.kind == predBool:
+			m.folds = true
+			m.exact[pr.text] = append(m.exact[pr.text], lid)
+		case pr.kind == predRegex:
+			m.folds = true
+			if lit := regexRequiredLit(pr.text); lit != "" {
+				addLit(fold(lit), litUse{useRegex, lid})
+			} else {
+				m.verify = append(m.verify, litUse{useRegex, lid})
+			}
+		default:
+			m.scalar = append(m.scalar, lid)
+		}
+	}
+	if len(lits) > 0 {
+		b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: len(lits) <= dfaMaxLiterals})
+		ac := b.Build(lits)
+		m.ac = &ac
+	}
+	return m
+}
+
+// dfaMaxLiterals bounds the literal sets compiled into a DFA; larger sets use the
+// automaton's NFA form, whose memory grows with the literals, not literals × alphabet.
+const dfaMaxLiterals = 4096
+
+func globShape(toks []globTok) string {
+	shape := make([]byte, len(toks))
+	for i, t := range toks {
+		shape[i] = "L*?"[t.kind]
+	}
+	return string(shape)
+}
+
+func longestLit(toks []globTok) string {
+	best := ""
+	for _, t := range toks {
+		if t.kind == globLit && len(t.lit) > len(best) {
+			best = t.lit
+		}
+	}
+	return best
+}
+
+// regexRequiredLit returns a literal that every match of the RE2 source re contains,
+// such that the folded value containing fold(literal) is necessary for a match; "" when
+// there is none. Only literals that are direct parts of the top-level concatenation are
+// required. A case-insensitive literal is usable only when folding maps every member of
+// each of its runes' case orbits to the same rune (true for ASCII and most scripts).
+func regexRequiredLit(re string) string {
+	t, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	t = t.Simplify()
+	for t.Op == syntax.OpCapture {
+		t = t.Sub[0]
+	}
+	var cands []*syntax.Regexp
+	switch t.Op {
+	case syntax.OpLiteral:
+		cands = []*syntax.Regexp{t}
+	case syntax.OpConcat:
+		for _, s := range t.Sub {
+			for s.Op == syntax.OpCapture {
+				s = s.Sub[0]
+			}
+			if s.Op == syntax.OpLiteral {
+				cands = append(cands, s)
+			}
+		}
+	}
+	best := ""
+	for _, c := range cands {
+		lit := string(c.Rune)
+		if !utf8.ValidString(lit) {
+			continue
+		}
+		if c.Flags&syntax.FoldCase != 0 && !foldsOrbits(c.Rune) {
+			continue
+		}
+		if len(lit) > len(best) {
+			best = lit
+		}
+	}
+	return best
+}
+
+// foldsOrbits reports whether foldRune maps every rune of each rune's simple case-fold
+// orbit to the same rune.
+func foldsOrbits(rs []rune) bool {
+	for _, r := range rs {
+		f := foldRune(r)
+		for o := unicode.SimpleFold(r); o != r; o = unicode.SimpleFold(o) {
+			if foldRune(o) != f {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// matchScratch is per-evaluation scratch space for groupMatcher.run.
+type matchScratch struct {
+	stamp []int32 // by leaf: 1 + the distinct value index that last marked the leaf
+	hits  []int32
+}
+
+// newScratch returns scratch space for m.run.
+func (m *groupMatcher) newScratch() *matchScratch {
+	return &matchScratch{stamp: make([]int32, len(m.items))}
+}
+
+// run appends to sc.hits the items that hold for one value (raw, and folded when
+// m.folds), each once; j is a number distinct for each value of one scratch's life.
+func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
+	stamp := j + 1
+	mark := func(lid int32) {
+		if sc.stamp[lid] != stamp {
+			sc.stamp[lid] = stamp
+			sc.hits = append(sc.hits, lid)
+		}
+	}
+	verify := func(u litUse) {
+		if sc.stamp[u.leaf] == stamp {
+			return
+		}
+		l := &m.items[u.leaf]
+		var ok bool
+		if u.kind == useGlob {
+			ok = globMatch(l.pred.glob, folded)
+		} else {
+			ok = l.str(raw)
+		}
+		if ok {
+			mark(u.leaf)
+		}
+	}
+	if m.folds {
+		for _, lid := range m.exact[folded] {
+			mark(lid)
+		}
+		if m.ac != nil && folded != "" {
+			it := m.ac.IterOverlapping(folded)
+			for mt := it.Next(); mt != nil; mt = it.Next() {
+				for _, u := range m.uses[mt.Pattern()] {
+					switch u.kind {
+					case useContains:
+						mark(u.leaf)
+					case usePrefix:
+						if mt.Start() == 0 {
+							mark(u.leaf)
+						}
+					case useSuffix:
+						if mt.End() == len(folded) {
+							mark(u.leaf)
+						}
+					default:
+						verify(u)
+					}
+				}
+			}
+		}
+		for _, u := range m.verify {
+			verify(u)
+		}
+	}
+	for _, lid := range m.scalar {
+		if m.items[lid].str(raw) {
+			mark(lid)
+		}
+	}
+}
