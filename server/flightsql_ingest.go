@@ -159,4 +159,3 @@ func ingestOptions(cmd flightsql.StatementIngest) (storage.WriteOptions, error) 
 	}
 	return opts, nil
 }
-
