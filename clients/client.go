@@ -10,15 +10,18 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // DefaultServer is the address a client connects to when none is given: the default
@@ -54,6 +57,10 @@ type Options struct {
 	Username, Password string
 	// Token is a bearer token (from `sigmaflight token`) sent on every call.
 	Token string
+	// WaitReady, when positive, makes Connect wait up to this long for the server to
+	// accept connections (a node that is still starting), instead of failing the first
+	// call.
+	WaitReady time.Duration
 }
 
 // Client talks Flight SQL to one sigmaflight node. It is safe for concurrent use.
@@ -119,6 +126,12 @@ func Connect(ctx context.Context, uri string, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
 	c := &Client{fsql: fc, md: metadata.MD{}, addr: addr}
+	if opts.WaitReady > 0 {
+		if err := waitReady(ctx, fc, addr, opts.WaitReady); err != nil {
+			fc.Close()
+			return nil, err
+		}
+	}
 	switch {
 	case opts.Token != "":
 		c.md.Set("authorization", "Bearer "+opts.Token)
@@ -135,6 +148,24 @@ func Connect(ctx context.Context, uri string, opts Options) (*Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// waitReady blocks until the server answers any RPC (even with an error such as
+// Unauthenticated: it is up) or d passes.
+func waitReady(ctx context.Context, fc *flightsql.Client, addr string, d time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	stream, err := fc.Client.ListActions(wctx, &flight.Empty{}, grpc.WaitForReady(true))
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if err == nil || err == io.EOF {
+		return nil
+	}
+	if s, ok := status.FromError(err); ok && s.Code() != codes.Unavailable && s.Code() != codes.DeadlineExceeded {
+		return nil
+	}
+	return fmt.Errorf("server %s did not answer within %s (is 'sigmaflight serve' running there?): %w", addr, d, err)
 }
 
 // Addr returns the dialled address.

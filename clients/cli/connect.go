@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ type connFlags struct {
 	tls      bool
 	caFile   string
 	insecure bool
+	wait     time.Duration
 }
 
 func (f *connFlags) bind(cmd *cobra.Command) {
@@ -31,6 +33,7 @@ func (f *connFlags) bind(cmd *cobra.Command) {
 	fs.BoolVar(&f.tls, "tls", false, "use TLS even for a grpc:// address")
 	fs.StringVar(&f.caFile, "ca-file", os.Getenv("SIGMAFLIGHT_CA_FILE"), "PEM file of CA certificates to trust for the server (env SIGMAFLIGHT_CA_FILE)")
 	fs.BoolVar(&f.insecure, "insecure-skip-verify", false, "do not verify the server's TLS certificate (testing only)")
+	fs.DurationVar(&f.wait, "wait", 15*time.Second, "how long to wait for the server to accept connections (a node still starting)")
 }
 
 func (f *connFlags) connect(ctx context.Context) (*clients.Client, error) {
@@ -44,7 +47,7 @@ func (f *connFlags) connect(ctx context.Context) (*clients.Client, error) {
 	}
 	return clients.Connect(ctx, f.server, clients.Options{
 		TLS: f.tls, CAFile: f.caFile, InsecureSkipVerify: f.insecure,
-		Username: f.username, Password: pw, Token: tok,
+		Username: f.username, Password: pw, Token: tok, WaitReady: f.wait,
 	})
 }
 
