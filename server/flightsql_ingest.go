@@ -88,8 +88,12 @@ func (s *flightSQLService) ingest(ctx context.Context, table string, opts storag
 		opts.IfExists, opts.IfNotExists = storage.IfExistsAppend, storage.IfNotExistsFail
 		return nil
 	}
-	for rdr.Next() {
+	for seq := 0; rdr.Next(); seq++ {
 		rec := rdr.RecordBatch()
+		if err := validateBatch(rec); err != nil {
+			s.metrics.malformedIPC.Inc()
+			return written, status.Errorf(codes.InvalidArgument, "ingest into %q: batch %d: %v (nothing of this batch was stored)", table, seq, err)
+		}
 		rec.Retain()
 		pending = append(pending, rec)
 		bytes += recordBytes(rec)

@@ -165,7 +165,7 @@ func TestSqlInfoTypes(t *testing.T) {
 		flightsql.SqlInfoFlightSqlServerBulkIngestion: boolean,
 		flightsql.SqlInfoIdentifierQuoteChar:          str, flightsql.SqlInfoSearchStringEscape: str,
 		flightsql.SqlInfoExtraNameChars: str, flightsql.SqlInfoSchemaTerm: str, flightsql.SqlInfoProcedureTerm: str,
-		flightsql.SqlInfoCatalogTerm: str,
+		flightsql.SqlInfoCatalogTerm:            str,
 		flightsql.SqlInfoSupportsColumnAliasing: boolean, flightsql.SqlInfoNullPlusNullIsNull: boolean,
 		flightsql.SqlInfoSupportsTableCorrelationNames: boolean, flightsql.SqlInfoSupportsDifferentTableCorrelationNames: boolean,
 		flightsql.SqlInfoSupportsExpressionsInOrderBy: boolean, flightsql.SqlInfoSupportsOrderByUnrelated: boolean,
