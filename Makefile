@@ -41,3 +41,8 @@ clean:
 # 4 minutes on 2 cores); `make test` runs it with 50. SIGMAFLIGHT_CRASH_SEED=N replays a run.
 crash-long:
 	SIGMAFLIGHT_CRASH_KILLS=$${SIGMAFLIGHT_CRASH_KILLS:-500} $(GO) test -count=1 -timeout 60m -run '^TestCrashRealBinary$$' -v ./tests/
+
+# docs regenerates docs/cli.md from the commands' own --help (tests/cli_docs_test.go fails when it is stale).
+.PHONY: docs
+docs: build
+	./$(BIN) gendocs --out docs/cli.md

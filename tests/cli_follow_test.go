@@ -100,7 +100,7 @@ func TestCLIIngestFollowSurvivesRestarts(t *testing.T) {
 	// 1. The follower dies (SIGKILL) while lines keep coming: at several points, some
 	// certainly in the middle of sending a batch.
 	total := 300
-	for round, delay := range []time.Duration{0, 5 * time.Millisecond, 30 * time.Millisecond, 80 * time.Millisecond} {
+	for round, delay := range []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 50 * time.Millisecond, 80 * time.Millisecond} {
 		appendEvents(t, logFile, total, total+400)
 		total += 400
 		time.Sleep(delay)
@@ -114,10 +114,10 @@ func TestCLIIngestFollowSurvivesRestarts(t *testing.T) {
 
 	// 2. The server dies (SIGKILL) while the follower is sending, and comes back on the
 	// same address; the follower retries until it is back.
-	for round := 0; round < 2; round++ {
+	for round := 0; round < 4; round++ {
 		appendEvents(t, logFile, total, total+500)
 		total += 500
-		time.Sleep(time.Duration(10+round*40) * time.Millisecond)
+		time.Sleep(time.Duration(5+round*25) * time.Millisecond)
 		n.kill()
 		appendEvents(t, logFile, total, total+100)
 		total += 100

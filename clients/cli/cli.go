@@ -7,5 +7,5 @@ import "github.com/spf13/cobra"
 
 // Commands returns the client and offline commands.
 func Commands() []*cobra.Command {
-	return []*cobra.Command{SQLCommand(), IngestCommand(), RulesCommand(), HuntCommand()}
+	return []*cobra.Command{SQLCommand(), IngestCommand(), RulesCommand(), HuntCommand(), GenDocsCommand()}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sigmaflight/sigmaflight/clients"
 )
@@ -21,22 +22,29 @@ type connFlags struct {
 	caFile   string
 	insecure bool
 	wait     time.Duration
+	flags    *pflag.FlagSet
 }
 
 func (f *connFlags) bind(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&f.server, "server", envOr("SIGMAFLIGHT_SERVER", clients.DefaultServer),
+	f.flags = fs
+	// Defaults are static (the generated CLI reference must not depend on the machine);
+	// environment variables are read when the flag was not given.
+	fs.StringVar(&f.server, "server", clients.DefaultServer,
 		"server URI: grpc://host:port, grpc+tls://host:port or host:port (env SIGMAFLIGHT_SERVER)")
-	fs.StringVar(&f.username, "username", os.Getenv("SIGMAFLIGHT_USERNAME"), "user name for basic authentication (env SIGMAFLIGHT_USERNAME)")
+	fs.StringVar(&f.username, "username", "", "user name for basic authentication (env SIGMAFLIGHT_USERNAME)")
 	fs.StringVar(&f.password, "password", "", "password for basic authentication (env SIGMAFLIGHT_PASSWORD; prefer the variable)")
 	fs.StringVar(&f.token, "token", "", "bearer token from 'sigmaflight token' (env SIGMAFLIGHT_TOKEN)")
 	fs.BoolVar(&f.tls, "tls", false, "use TLS even for a grpc:// address")
-	fs.StringVar(&f.caFile, "ca-file", os.Getenv("SIGMAFLIGHT_CA_FILE"), "PEM file of CA certificates to trust for the server (env SIGMAFLIGHT_CA_FILE)")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM file of CA certificates to trust for the server (env SIGMAFLIGHT_CA_FILE)")
 	fs.BoolVar(&f.insecure, "insecure-skip-verify", false, "do not verify the server's TLS certificate (testing only)")
 	fs.DurationVar(&f.wait, "wait", 15*time.Second, "how long to wait for the server to accept connections (a node still starting)")
 }
 
 func (f *connFlags) connect(ctx context.Context) (*clients.Client, error) {
+	f.fromEnv("server", &f.server, "SIGMAFLIGHT_SERVER")
+	f.fromEnv("username", &f.username, "SIGMAFLIGHT_USERNAME")
+	f.fromEnv("ca-file", &f.caFile, "SIGMAFLIGHT_CA_FILE")
 	pw := f.password
 	if pw == "" {
 		pw = os.Getenv("SIGMAFLIGHT_PASSWORD")
@@ -51,9 +59,12 @@ func (f *connFlags) connect(ctx context.Context) (*clients.Client, error) {
 	})
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// fromEnv sets *v from the environment variable key when the flag was not given.
+func (f *connFlags) fromEnv(flag string, v *string, key string) {
+	if f.flags != nil && f.flags.Changed(flag) {
+		return
 	}
-	return def
+	if e := os.Getenv(key); e != "" {
+		*v = e
+	}
 }

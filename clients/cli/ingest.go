@@ -85,6 +85,9 @@ no event is lost or stored twice.`,
 			}
 			defer c.Close()
 			if f.follow {
+				if f.stateDir == "" {
+					f.stateDir = defaultStateDir()
+				}
 				return runFollow(ctx, c, &f, args, cmd.ErrOrStderr())
 			}
 			return runIngest(ctx, c, &f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -99,7 +102,7 @@ no event is lost or stored twice.`,
 	fs.IntVar(&f.retries, "retries", 5, "attempts per batch on transient errors (unavailable, deadline, aborted); --follow retries forever")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	fs.BoolVar(&f.follow, "follow", false, "tail the files (JSON lines) and send appended lines, resuming after a restart")
-	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "with --follow: where the read positions are kept")
+	fs.StringVar(&f.stateDir, "state-dir", "", "with --follow: where the read positions are kept (default $XDG_STATE_HOME/sigmaflight/follow or ~/.local/state/sigmaflight/follow)")
 	fs.DurationVar(&f.poll, "poll", 500*time.Millisecond, "with --follow: how often to look for new lines")
 	fs.DurationVar(&f.flushAfter, "flush-after", time.Second, "with --follow: send a partial batch once no new line came for this long")
 	return cmd
