@@ -2,8 +2,8 @@ package sigmaql
 
 import (
 	"fmt"
-	"strings"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -30,6 +30,10 @@ type Program struct {
 	kwPreds   []*pred
 	kwMatcher *groupMatcher
 }
+
+// parallelMinRows is the fewest rows one goroutine of a parallel Eval takes: below it,
+// the per-range state (distinct values, bitmaps) costs more than the second core saves.
+const parallelMinRows = 4096
 
 // colKind is how the Program reads a column.
 type colKind uint8
@@ -245,7 +249,7 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 			}
 		}
 		if len(items) > 0 {
-			g.matcher = buildMatcher(items)
+			g.matcher = cachedMatcher(items)
 		}
 		g.kwLeaf = make([]int32, len(c.kwIdx))
 		for i := range g.kwLeaf {
@@ -263,7 +267,7 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 			str, _ := stringKernel(pr)
 			items[i] = matchItem{pred: pr, str: str}
 		}
-		p.kwMatcher = buildMatcher(items)
+		p.kwMatcher = cachedMatcher(items)
 	}
 	return p, nil
 }
@@ -515,7 +519,6 @@ func (p *Program) Rules() []*Rule { return p.rules }
 
 // Schema returns the schema the program was compiled for.
 func (p *Program) Schema() *arrow.Schema { return p.schema }
-
 
 // ProgramStats describes the size of a compiled program.
 type ProgramStats struct {

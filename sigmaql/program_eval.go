@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -73,6 +75,48 @@ func (p *Program) Eval(ctx context.Context, rec arrow.RecordBatch) (out []Match,
 	if n == 0 {
 		return nil, nil
 	}
+	workers := min(runtime.GOMAXPROCS(0), n/parallelMinRows)
+	if workers <= 1 {
+		return p.evalRows(ctx, rec)
+	}
+	// Parallel path: row ranges evaluated concurrently, each with its own state; the
+	// matches of range k come before those of range k+1, so the order is kept.
+	parts := make([][]Match, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		lo, hi := int64(n*k/workers), int64(n*(k+1)/workers)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					errs[k] = fmt.Errorf("%w: %v", ErrKernel, r)
+				}
+			}()
+			sub := rec.NewSlice(lo, hi)
+			defer sub.Release()
+			ms, err := p.evalRows(ctx, sub)
+			for i := range ms {
+				ms[i].Row += int32(lo)
+			}
+			parts[k], errs[k] = ms, err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, ms := range parts {
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+// evalRows evaluates every rule over rec on the calling goroutine.
+func (p *Program) evalRows(ctx context.Context, rec arrow.RecordBatch) (out []Match, err error) {
 	st := p.newEvalState(rec)
 	for ri := range p.exprs {
 		if ri%64 == 0 {

@@ -2,6 +2,8 @@ package sigmaql
 
 import (
 	"regexp/syntax"
+	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -53,13 +55,13 @@ type matchItem struct {
 // items; the owner maps them to leaves (one column group's leaves, or the keyword
 // predicates shared by every string column).
 type groupMatcher struct {
-	items   []matchItem
-	ac      *ahocorasick.AhoCorasick // nil when the group has no automaton literal
-	uses    [][]litUse               // by automaton pattern
-	exact   map[string][]int32       // folded whole value -> leaves
-	verify  []litUse                 // useGlob/useRegex leaves checked on every value
-	scalar  []int32                  // leaves decided by their own kernel on the raw value
-	folds   bool                     // some item reads the folded value
+	items  []matchItem
+	ac     *ahocorasick.AhoCorasick // nil when the group has no automaton literal
+	uses   [][]litUse               // by automaton pattern
+	exact  map[string][]int32       // folded whole value -> leaves
+	verify []litUse                 // useGlob/useRegex leaves checked on every value
+	scalar []int32                  // leaves decided by their own kernel on the raw value
+	folds  bool                     // some item reads the folded value
 }
 
 // buildMatcher builds the matcher of a set of string predicates.
@@ -282,4 +284,40 @@ func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
 			mark(lid)
 		}
 	}
+}
+
+// matcherCache shares built matchers between compilations: the same rules on the same
+// field give the same predicate list for every schema that has the field, and building
+// an automaton is most of a compilation's cost. A matcher is immutable, so sharing is
+// safe. The cache is cleared when it reaches matcherCacheMax entries.
+var matcherCache struct {
+	sync.Mutex
+	m map[string]*groupMatcher
+}
+
+// matcherCacheMax bounds the cached matchers (a few rulesets × their columns).
+const matcherCacheMax = 4096
+
+// cachedMatcher returns the matcher of items, building it on first use.
+func cachedMatcher(items []matchItem) *groupMatcher {
+	var sb strings.Builder
+	for _, it := range items {
+		sb.WriteString(it.pred.key)
+		sb.WriteByte(0)
+	}
+	key := sb.String()
+	matcherCache.Lock()
+	m := matcherCache.m[key]
+	matcherCache.Unlock()
+	if m != nil {
+		return m
+	}
+	m = buildMatcher(items)
+	matcherCache.Lock()
+	defer matcherCache.Unlock()
+	if matcherCache.m == nil || len(matcherCache.m) >= matcherCacheMax {
+		matcherCache.m = map[string]*groupMatcher{}
+	}
+	matcherCache.m[key] = m
+	return m
 }
