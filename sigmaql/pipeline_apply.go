@@ -158,6 +158,9 @@ func applyPipeline(r *Rule, p *Pipeline, extra map[string][]string) *posError {
 		}
 	}
 	// Finish 'expand' items: pipeline values, then the placeholder file, then wildcards.
+	// Every unresolved placeholder of the rule is named in one error.
+	var missing []string
+	var missingAt *item
 	for _, it := range w.items() {
 		if !it.spec.expand {
 			continue
@@ -171,12 +174,34 @@ func applyPipeline(r *Rule, p *Pipeline, extra map[string][]string) *posError {
 					vars[name] = vals
 				} else if w.wildcards[it][name] {
 					vars[name] = []string{"*"}
+				} else if !slices.Contains(missing, "'%"+name+"%'") {
+					missing = append(missing, "'%"+name+"%'")
+					if missingAt == nil {
+						missingAt = it
+					}
 				}
 			}
+		}
+		if len(missing) > 0 {
+			continue
 		}
 		if err := compileItem(it, vars); err != nil {
 			return err
 		}
+	}
+	if len(missing) > 0 {
+		v := missingAt.src[0]
+		for _, s := range missingAt.src {
+			if len(placeholderNames(s.Value)) > 0 {
+				v = s
+				break
+			}
+		}
+		what := "placeholder " + missing[0] + " has no value"
+		if len(missing) > 1 {
+			what = "placeholders " + strings.Join(missing, ", ") + " have no value"
+		}
+		return errAt(v, "%s: give values in a placeholder file (rules check --placeholders FILE) or in a pipeline's value_placeholders vars", what)
 	}
 	_ = at
 	return nil

@@ -3,6 +3,7 @@ package sigmaql
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -28,6 +29,7 @@ type parsedFile struct {
 // correlation rule (a 'correlation' key) or a filter (a 'filter' key).
 func parseFile(file string, data []byte) parsedFile {
 	var out parsedFile
+	collectionLine := 0 // line of an 'action: global' document; later documents belong to it
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
@@ -53,6 +55,13 @@ func parseFile(file string, data []byte) parsedFile {
 		}
 		diag := func(perr *posError, id string) {
 			out.diags = append(out.diags, Diagnostic{File: file, Line: perr.line, Column: perr.col, RuleID: id, Message: perr.msg})
+		}
+		if line := actionLine(root); line > 0 {
+			collectionLine = line
+		} else if collectionLine > 0 {
+			diag(&posError{line: root.Line, col: root.Column, msg: fmt.Sprintf("document is part of a legacy Sigma v1 rule collection ('action' at line %d); "+
+				"merge it with the global document into a complete rule, and express cross-event logic as a correlation rule", collectionLine)}, idOf(root))
+			continue
 		}
 		switch documentKind(root) {
 		case "correlation":
@@ -86,6 +95,32 @@ func parseFile(file string, data []byte) parsedFile {
 		}
 	}
 	return out
+}
+
+// actionLine returns the line of a document's 'action' key (v1 collections), or 0.
+func actionLine(root *yaml.Node) int {
+	if root.Kind != yaml.MappingNode {
+		return 0
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "action" {
+			return root.Content[i].Line
+		}
+	}
+	return 0
+}
+
+// idOf returns a document's id, if any.
+func idOf(root *yaml.Node) string {
+	if root.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "id" {
+			return scalarText(root.Content[i+1])
+		}
+	}
+	return ""
 }
 
 // documentKind tells a correlation or filter document from a detection rule by its keys.
