@@ -200,5 +200,3 @@ func printGroups(w io.Writer, title string, groups map[string][]checkRejected, m
 		}
 	}
 }
-
-
