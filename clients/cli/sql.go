@@ -104,8 +104,9 @@ type sqlSession struct {
 	timing bool
 }
 
-// ErrStatementsFailed is returned by a script in which at least one statement failed.
-var ErrStatementsFailed = errors.New("statements failed")
+// ErrStatementsFailed is returned by a script in which a statement failed (its error
+// was already printed).
+var ErrStatementsFailed = errors.New("sql script stopped")
 
 // script runs every statement of text; it stops at the first failure.
 func (s *sqlSession) script(ctx context.Context, text string) error {
@@ -113,10 +114,10 @@ func (s *sqlSession) script(ctx context.Context, text string) error {
 	if strings.TrimSpace(rest) != "" {
 		stmts = append(stmts, rest)
 	}
-	for _, st := range stmts {
+	for i, st := range stmts {
 		if err := s.run(ctx, st); err != nil {
 			fmt.Fprint(s.errOut, formatSQLError(st, err))
-			return fmt.Errorf("1 of %d %w", len(stmts), ErrStatementsFailed)
+			return fmt.Errorf("statement %d of %d failed; the rest were not run: %w", i+1, len(stmts), ErrStatementsFailed)
 		}
 	}
 	return nil
