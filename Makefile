@@ -46,3 +46,10 @@ crash-long:
 .PHONY: docs
 docs: build
 	./$(BIN) gendocs --out docs/cli.md
+
+# test-engine-long runs the engine's differential tests over the whole SigmaHQ windows
+# corpus (the default run takes a sample) and fuzzes the Program against the reference.
+.PHONY: test-engine-long
+test-engine-long:
+	$(GO) test -count=1 -timeout 30m -run 'TestProgram' ./sigmaql/ -args -long
+	$(GO) test -run '^$$' -fuzz FuzzProgramRules -fuzztime 60s ./sigmaql/

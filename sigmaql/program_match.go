@@ -321,3 +321,10 @@ func cachedMatcher(items []matchItem) *groupMatcher {
 	matcherCache.m[key] = m
 	return m
 }
+
+// resetMatcherCache empties the shared matcher cache (cold-compile benchmarks).
+func resetMatcherCache() {
+	matcherCache.Lock()
+	matcherCache.m = nil
+	matcherCache.Unlock()
+}
