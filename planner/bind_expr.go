@@ -84,6 +84,12 @@ func describeLiteral(l *literal) string {
 // bindPredicate binds an expression used as a condition.
 func (b *binder) bindPredicate(n ast.ExprNode) (predicate, error) {
 	pos := n.OriginTextPosition()
+	if e, handled, err := b.interceptAggregate(n); handled {
+		if err != nil {
+			return nil, err
+		}
+		return b.asCondition(e, pos)
+	}
 	switch e := n.(type) {
 	case *ast.ParenthesesExpr:
 		return b.bindPredicate(e.Expr)
@@ -105,11 +111,13 @@ func (b *binder) bindPredicate(n ast.ExprNode) (predicate, error) {
 		case opcode.EQ, opcode.NE, opcode.LT, opcode.LE, opcode.GT, opcode.GE:
 			return b.bindCompare(e)
 		}
-		opPos := pos
-		if i := tokenIndexAt(b.rw.toks, e.R.OriginTextPosition()); i > 0 {
-			opPos = b.rw.toks[i-1].pos
+		if e.Op == opcode.LogicXor {
+			opPos := pos
+			if i := tokenIndexAt(b.rw.toks, e.R.OriginTextPosition()); i > 0 {
+				opPos = b.rw.toks[i-1].pos
+			}
+			return nil, b.unsupported(opPos, "operator "+strings.ToUpper(e.Op.String()))
 		}
-		return nil, b.unsupported(opPos, "operator "+strings.ToUpper(e.Op.String()))
 	case *ast.UnaryOperationExpr:
 		if e.Op == opcode.Not || e.Op == opcode.Not2 {
 			x, err := b.bindPredicate(e.V)
@@ -123,10 +131,13 @@ func (b *binder) bindPredicate(n ast.ExprNode) (predicate, error) {
 		if err != nil {
 			return nil, err
 		}
-		if lit, ok := c.(*literal); ok {
-			return &literal{val: (lit.val == nil) != e.Not}, nil
+		switch x := c.(type) {
+		case *literal:
+			return &literal{val: (x.val == nil) != e.Not}, nil
+		case *colRef:
+			return &isNullExpr{x: x, not: e.Not}, nil
 		}
-		return &isNullExpr{x: c.(*colRef), not: e.Not}, nil
+		return &isNullScalar{x: c, not: e.Not}, nil
 	case *ast.PatternLikeOrIlikeExpr:
 		return b.bindLike(e)
 	case *ast.PatternInExpr:
@@ -156,15 +167,37 @@ func (b *binder) bindPredicate(n ast.ExprNode) (predicate, error) {
 		if e.FnName.L == "detect" {
 			return nil, b.errAt(ErrUnsupported, pos, "detect() is a table function").withHint("use it in FROM: SELECT * FROM detect('ruleset')")
 		}
+		if e.FnName.L == inlineSigmaFunc {
+			return b.bindInlineSigma(e)
+		}
+	case *ast.PatternRegexpExpr:
+		return b.bindRegexp(e)
 	case *ast.AggregateFuncExpr:
 		return nil, b.errAt(ErrInvalid, pos, "aggregate functions are not allowed in WHERE")
 	}
-	return nil, b.unsupported(pos, describeExpr(n))
+	v, err := b.bindScalar(n)
+	if err != nil {
+		return nil, err
+	}
+	return b.asCondition(v, pos)
+}
+
+// asCondition checks that a bound expression is Boolean and makes it a predicate.
+func (b *binder) asCondition(e expr, pos int) (predicate, error) {
+	switch k := kindOf(e.dataType()); k {
+	case vBool, vNull:
+		return asPredicate(e), nil
+	}
+	return nil, b.errAt(ErrType, pos, "%s is %s, not boolean: it cannot be a condition", e, e.dataType()).
+		withHint("compare it, as in " + e.String() + " = ...")
 }
 
 // bindColumnOperand binds the operand of a predicate: a column or a constant.
 func (b *binder) bindColumnOperand(n ast.ExprNode, context string) (expr, error) {
 	_ = context // kept for future messages
+	if e, handled, err := b.interceptAggregate(n); handled {
+		return e, err
+	}
 	switch e := n.(type) {
 	case *ast.ParenthesesExpr:
 		return b.bindColumnOperand(e.Expr, context)
@@ -177,13 +210,7 @@ func (b *binder) bindColumnOperand(n ast.ExprNode, context string) (expr, error)
 			return b.bindLiteral(n)
 		}
 	}
-	if _, ok := n.(*ast.AggregateFuncExpr); ok {
-		return nil, b.errAt(ErrInvalid, n.OriginTextPosition(), "aggregate functions are not allowed in WHERE")
-	}
-	if f, ok := n.(*ast.FuncCallExpr); ok && f.FnName.L == "detect" {
-		return nil, b.errAt(ErrUnsupported, n.OriginTextPosition(), "detect() is a table function").withHint("use it in FROM: SELECT * FROM detect('ruleset')")
-	}
-	return nil, b.unsupported(n.OriginTextPosition(), describeExpr(n))
+	return b.bindScalar(n)
 }
 
 var astCmpOp = map[opcode.Op]cmpOp{opcode.EQ: opEQ, opcode.NE: opNE, opcode.LT: opLT, opcode.LE: opLE, opcode.GT: opGT, opcode.GE: opGE}
@@ -208,6 +235,11 @@ func (b *binder) makeCompare(op cmpOp, l, r expr, lpos, rpos int) (predicate, er
 	rl, rIsLit := r.(*literal)
 	if lIsLit && rIsLit {
 		return b.foldCompare(op, ll, rl, lpos)
+	}
+	_, lIsCol := l.(*colRef)
+	_, rIsCol := r.(*colRef)
+	if !(lIsCol || lIsLit) || !(rIsCol || rIsLit) {
+		return b.makeScalarCompare(op, l, r, lpos, rpos)
 	}
 	if lIsLit {
 		l, r, lpos, rpos, op = r, l, rpos, lpos, op.flip()
@@ -305,9 +337,6 @@ func parseTimestamp(s string) (time.Time, error) {
 // bindLike binds x [NOT] LIKE 'pattern' [ESCAPE 'c'].
 func (b *binder) bindLike(e *ast.PatternLikeOrIlikeExpr) (predicate, error) {
 	pos := e.OriginTextPosition()
-	if !e.IsLike {
-		return nil, b.unsupported(pos, "ILIKE")
-	}
 	x, err := b.bindColumnOperand(e.Expr, "LIKE")
 	if err != nil {
 		return nil, err
@@ -328,18 +357,32 @@ func (b *binder) bindLike(e *ast.PatternLikeOrIlikeExpr) (predicate, error) {
 	if !ok {
 		return nil, b.errAt(ErrType, e.Pattern.OriginTextPosition(), "LIKE pattern must be a string, got %s", describeLiteral(pl))
 	}
+	escape := rune(e.Escape)
 	col, ok := x.(*colRef)
-	if !ok {
-		xl := x.(*literal)
-		if xl.val == nil {
+	if !ok || !e.IsLike {
+		if xl, isLit := x.(*literal); isLit && xl.val == nil {
 			return &literal{}, nil
 		}
-		return nil, b.unsupported(pos, "LIKE on a constant")
+		if k := kindOf(x.dataType()); k != vStr && k != vNull {
+			return nil, b.errAt(ErrType, pos, "LIKE needs a string, but %s is %s", x, x.dataType())
+		}
+		op := "LIKE"
+		if !e.IsLike {
+			op, pattern = "ILIKE", strings.ToLower(pattern)
+		}
+		m, err := compileLike(pattern, escape)
+		if err != nil {
+			return nil, b.errAt(ErrInvalid, e.Pattern.OriginTextPosition(), "%v", err)
+		}
+		test := m.match
+		if !e.IsLike {
+			test = func(s string) bool { return m.match(strings.ToLower(s)) }
+		}
+		return &matchScalar{x: x, op: op, pat: pattern, not: e.Not, test: test}, nil
 	}
 	if classOf(col.typ) != classString {
 		return nil, b.errAt(ErrType, pos, "LIKE needs a string column, but %s is %s", quoteName(col.name), col.typ)
 	}
-	escape := rune(e.Escape)
 	m, err := compileLike(pattern, escape)
 	if err != nil {
 		return nil, b.errAt(ErrInvalid, e.Pattern.OriginTextPosition(), "%v", err)
@@ -349,7 +392,6 @@ func (b *binder) bindLike(e *ast.PatternLikeOrIlikeExpr) (predicate, error) {
 
 // bindIn binds x [NOT] IN (constants).
 func (b *binder) bindIn(e *ast.PatternInExpr) (predicate, error) {
-	pos := e.OriginTextPosition()
 	if e.Sel != nil {
 		return nil, b.unsupported(e.Sel.OriginTextPosition(), "IN (subquery)")
 	}
@@ -358,12 +400,12 @@ func (b *binder) bindIn(e *ast.PatternInExpr) (predicate, error) {
 		return nil, err
 	}
 	col, ok := x.(*colRef)
-	if !ok {
-		return nil, b.unsupported(pos, "IN on a constant")
+	if !ok || !allLiterals(e.List) {
+		return b.bindInScalar(e, x)
 	}
 	cc := classOf(col.typ)
 	if cc != classNumber && cc != classString && cc != classBool {
-		return nil, b.unsupported(pos, fmt.Sprintf("IN on column %s of type %s", quoteName(col.name), col.typ))
+		return b.bindInScalar(e, x)
 	}
 	var vals []*literal
 	hasNull := false

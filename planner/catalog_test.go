@@ -247,3 +247,10 @@ func collect(q *Query) ([]string, error) {
 	}
 	return rows, rr.Err()
 }
+
+type arrowRecord = arrow.RecordBatch
+
+var (
+	arrowInt64 = arrow.PrimitiveTypes.Int64
+	arrowUtf8  = arrow.BinaryTypes.String
+)

@@ -29,3 +29,21 @@ const defaultDetectTable = "events"
 // catalogName is the only catalog name accepted in three-part table names
 // (sigmaflight.public.t).
 const catalogName = "sigmaflight"
+
+// System schema names the planner serves itself (the Catalog serves the others).
+const (
+	sysSchema  = "sys"
+	sysQueries = "queries"
+)
+
+// maxQueryDepth bounds the nesting of subqueries and CTE references, so that a hostile
+// query cannot exhaust the stack.
+const maxQueryDepth = 64
+
+// maxJoinPairs bounds the candidate pairs one left batch may produce in a join before
+// the query fails with ErrMemoryLimit: a runaway cross join fails fast instead of
+// allocating without bound.
+const maxJoinPairs = 16 << 20
+
+// recentQueries is how many finished queries sys.queries keeps.
+const recentQueries = 200

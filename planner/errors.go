@@ -33,6 +33,9 @@ var (
 	// ErrOverflow reports a value that does not fit its client-safe output type at
 	// execution time (a uint64 above math.MaxInt64).
 	ErrOverflow = errors.New("value out of range")
+	// ErrMemoryLimit reports a query that needed more memory than its limit
+	// (Options.QueryMemoryLimit) for hash tables, sort buffers or join build sides.
+	ErrMemoryLimit = errors.New("query memory limit exceeded")
 )
 
 // Error is a planning error located in the user's SQL text. Its message reads

@@ -213,19 +213,3 @@ func TestPanicBecomesError(t *testing.T) {
 		t.Fatalf("got %v; want an internal error naming the operator", err)
 	}
 }
-
-func TestExplain(t *testing.T) {
-	p, _ := mustPlanner(t)
-	q, err := p.Prepare(context.Background(), `SELECT Image AS img, pid FROM events WHERE (Image LIKE '%cmd%' OR pid IN (1, 2)) AND NOT admin LIMIT 10 OFFSET 5`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `Limit count=10 offset=5
-  Project ["Image" AS img, pid]
-    Filter (("Image" LIKE '%cmd%' [contains] OR pid IN (1, 2)) AND NOT admin)
-      Scan table=events columns=["Image", pid, admin]
-`
-	if got := q.Explain(); got != want {
-		t.Fatalf("explain:\n%s\nwant\n%s", got, want)
-	}
-}

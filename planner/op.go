@@ -55,8 +55,9 @@ type operator interface {
 // guard turns a panic inside an operator (a kernel bug, a bad cast) into an error at
 // the operator boundary, naming the operator, and checks cancellation before each call.
 type guard struct {
-	name string
-	op   operator
+	name  string
+	op    operator
+	stats *opStats // nil unless EXPLAIN ANALYZE
 }
 
 func (g *guard) next(ctx context.Context) (b *batch, err error) {
@@ -65,9 +66,23 @@ func (g *guard) next(ctx context.Context) (b *batch, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
+			if ee, ok := r.(*evalError); ok {
+				b, err = nil, fmt.Errorf("%s: %w: %s", g.name, ErrInvalid, ee.msg)
+				return
+			}
 			b, err = nil, fmt.Errorf("%s: internal error: %v\n%s", g.name, r, debug.Stack())
 		}
 	}()
+	if g.stats != nil {
+		start := timeNow()
+		b, err = g.op.next(ctx)
+		g.stats.nanos.Add(int64(timeNow().Sub(start)))
+		if err == nil {
+			g.stats.rows.Add(int64(b.live()))
+			g.stats.batches.Add(1)
+		}
+		return b, err
+	}
 	return g.op.next(ctx)
 }
 

@@ -107,6 +107,43 @@ func (d *detectOp) eval(ctx context.Context, in *batch) ([]sigmaql.Match, error)
 		}
 		d.setProgram(prog, schema)
 	}
+	if in.sel != nil && len(in.sel) < in.n/2 {
+		// A filter below kept few rows: evaluate the program over those rows only.
+		compact := make([]arrow.Array, len(cols))
+		for i, c := range cols {
+			a, err := materialise(d.mem, c, in.sel, in.n, clientSafeType(c.DataType()))
+			if err != nil {
+				// Types materialise cannot keep: evaluate the whole batch instead.
+				releaseAll(compact[:i])
+				compact = nil
+				break
+			}
+			compact[i] = a
+		}
+		if compact != nil {
+			cfields := make([]arrow.Field, len(compact))
+			for i, a := range compact {
+				cfields[i] = arrow.Field{Name: fields[i].Name, Type: a.DataType(), Nullable: true}
+			}
+			cschema := arrow.NewSchema(cfields, nil)
+			prog, err := d.ruleset.Compile(cschema)
+			if err != nil {
+				releaseAll(compact)
+				return nil, fmt.Errorf("detect: compile ruleset %q: %w", d.ruleset.Name, err)
+			}
+			rec := array.NewRecordBatch(cschema, compact, int64(len(in.sel)))
+			releaseAll(compact)
+			matches, err := prog.Eval(ctx, rec)
+			rec.Release()
+			if err != nil {
+				return nil, fmt.Errorf("detect: ruleset %q: %w", d.ruleset.Name, err)
+			}
+			for i := range matches {
+				matches[i].Row = in.sel[matches[i].Row]
+			}
+			return matches, nil
+		}
+	}
 	rec := array.NewRecordBatch(schema, cols, int64(in.n))
 	defer rec.Release()
 	matches, err := d.prog.Eval(ctx, rec)

@@ -28,6 +28,9 @@ type resultReader struct {
 	rec     arrow.RecordBatch
 	err     error
 	done    bool
+	rows    int64
+	// onFinish, when set, is called once when the reader finishes or is released.
+	onFinish func(rows int64, err error)
 }
 
 func newResultReader(ctx context.Context, mem memory.Allocator, schema *arrow.Schema, root operator) *resultReader {
@@ -53,6 +56,13 @@ func (r *resultReader) finish() {
 	if !r.done {
 		r.done = true
 		r.root.close()
+		if r.onFinish != nil {
+			err := r.err
+			if err == nil && r.ctx.Err() != nil {
+				err = r.ctx.Err()
+			}
+			r.onFinish(r.rows, err)
+		}
 	}
 }
 
@@ -96,6 +106,7 @@ func (r *resultReader) Next() bool {
 		return false
 	}
 	r.rec = rec
+	r.rows += rec.NumRows()
 	return true
 }
 

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -26,6 +27,34 @@ func (p *projectOp) next(ctx context.Context) (*batch, error) {
 		return nil, err
 	}
 	cols := make([]arrow.Array, len(p.exprs))
+	dense := false
+	for _, e := range p.exprs {
+		if _, ok := e.(scalar); ok {
+			dense = true
+		}
+		if _, ok := e.(*literal); ok && in.cols == nil {
+			dense = true
+		}
+	}
+	if dense {
+		// Slow path: computed expressions are evaluated over the live rows into
+		// dense arrays; the output has no selection.
+		sel := in.selection()
+		for i, e := range p.exprs {
+			if c, ok := e.(*colRef); ok {
+				a, err := materialise(p.mem, in.cols[c.idx], sel, in.n, clientSafeType(in.cols[c.idx].DataType()))
+				if err != nil {
+					return nil, err
+				}
+				cols[i] = a
+			} else {
+				cols[i] = evalVec(e, in, sel).toArrow(p.mem, rebuiltType(e.dataType()))
+			}
+			p.owned = append(p.owned, cols[i])
+		}
+		p.out = batch{cols: cols, n: len(sel)}
+		return &p.out, nil
+	}
 	for i, e := range p.exprs {
 		switch x := e.(type) {
 		case *colRef:
@@ -64,6 +93,8 @@ func constantArray(mem memory.Allocator, l *literal, n int) arrow.Array {
 			b.(*array.Float64Builder).Append(v)
 		case string:
 			b.(*array.StringBuilder).Append(v)
+		case time.Time:
+			b.(*array.TimestampBuilder).Append(arrow.Timestamp(v.UnixMicro()))
 		default:
 			b.AppendNull()
 		}

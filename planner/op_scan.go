@@ -18,9 +18,11 @@ type scanOp struct {
 	mem     memory.Allocator
 	table   Table
 	cols    []relColumn
-	width   int   // relation width (scan columns plus any detect columns)
+	width   int   // relation width (the table's columns)
 	columns []int // ordinals to read; nil: all
-	it      BatchIterator
+	hints   ScanHints
+	// it is preset for a worker of a parallel fragment (shared scan).
+	it BatchIterator
 	// owned are arrays this operator made for the current batch.
 	owned []arrow.Array
 	out   batch
@@ -29,16 +31,9 @@ type scanOp struct {
 func (s *scanOp) next(ctx context.Context) (*batch, error) {
 	s.owned = releaseAll(s.owned)
 	if s.it == nil {
-		var names []string
-		if s.columns != nil {
-			names = make([]string, len(s.columns))
-			for i, c := range s.columns {
-				names[i] = s.cols[c].name
-			}
-		}
-		it, err := s.table.Scan(ctx, names)
+		it, err := openScan(ctx, s.table, s.cols, s.columns, s.hints)
 		if err != nil {
-			return nil, fmt.Errorf("scan: %w", err)
+			return nil, err
 		}
 		s.it = it
 	}
@@ -95,4 +90,29 @@ func identityInts(n int) []int {
 		s[i] = i
 	}
 	return s
+}
+
+// openScan opens a scan of the given ordinals, passing the hints to tables that take
+// them (HintedTable).
+func openScan(ctx context.Context, t Table, cols []relColumn, columns []int, hints ScanHints) (BatchIterator, error) {
+	var names []string
+	if columns != nil {
+		names = make([]string, len(columns))
+		for i, c := range columns {
+			names[i] = cols[c].name
+		}
+	}
+	if ht, ok := t.(HintedTable); ok {
+		hints.Columns = names
+		it, err := ht.ScanHinted(ctx, hints)
+		if err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
+		}
+		return it, nil
+	}
+	it, err := t.Scan(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("scan: %w", err)
+	}
+	return it, nil
 }

@@ -7,10 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/sigmaflight/sigmaflight/sigmaql"
 )
@@ -50,12 +54,25 @@ type BatchIterator interface {
 // Options configures a Planner.
 type Options struct {
 	Allocator memory.Allocator
+	// QueryMemoryLimit bounds, in bytes, what one query's operators may buffer (hash
+	// aggregation tables, sort buffers, join build sides); a query that needs more
+	// fails with ErrMemoryLimit. 0 means DefaultQueryMemoryLimit; negative: no limit.
+	QueryMemoryLimit int64
+	// Parallelism is the number of workers a parallel fragment runs in; 0 means
+	// runtime.GOMAXPROCS(0).
+	Parallelism int
 }
+
+// DefaultQueryMemoryLimit is the per-query memory limit when Options leaves it 0.
+const DefaultQueryMemoryLimit = 1 << 30
 
 // Planner plans and runs SQL against a Catalog. It is safe for concurrent use.
 type Planner struct {
-	cat Catalog
-	mem memory.Allocator
+	cat      Catalog
+	mem      memory.Allocator
+	memLimit int64
+	parallel int
+	queries  *queryLog
 }
 
 // New returns a planner over cat.
@@ -64,7 +81,18 @@ func New(cat Catalog, opts Options) *Planner {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	return &Planner{cat: cat, mem: mem}
+	limit := opts.QueryMemoryLimit
+	switch {
+	case limit == 0:
+		limit = DefaultQueryMemoryLimit
+	case limit < 0:
+		limit = 0
+	}
+	par := opts.Parallelism
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	return &Planner{cat: cat, mem: mem, memLimit: limit, parallel: par, queries: newQueryLog()}
 }
 
 // Query is a planned statement: its output schema is known before execution.
@@ -75,6 +103,8 @@ type Query struct {
 	schema  *arrow.Schema
 	explain string
 	mem     memory.Allocator
+	// explainMode is 0 for a query, 1 for EXPLAIN, 2 for EXPLAIN ANALYZE.
+	explainMode int
 	// params holds the placeholder types (nil: Utf8) and paramPos the byte offsets of
 	// the `?` tokens in sql; a query with placeholders must be bound before Execute.
 	params   []arrow.DataType
@@ -110,47 +140,53 @@ func (p *Planner) prepare(ctx context.Context, sql string, allowParams bool) (*Q
 	for i, pos := range paramPos {
 		ps.at[pos] = i
 	}
-	b := &binder{ctx: ctx, cat: p.cat, sql: sql, rw: rw, params: ps}
+	b := &binder{ctx: ctx, cat: p.cat, sql: sql, rw: rw, params: ps, now: time.Now().UTC(), planner: p}
+	mode := 0
+	if ex, ok := stmt.(*ast.ExplainStmt); ok {
+		mode = 1
+		if ex.Analyze {
+			mode = 2
+		}
+		if ex.Format != "" && !strings.EqualFold(ex.Format, "row") && !strings.EqualFold(ex.Format, "text") {
+			return nil, newError(ErrUnsupported, sql, -1, "EXPLAIN FORMAT=%s is not supported; the plan is text", ex.Format)
+		}
+		stmt = ex.Stmt
+	}
 	plan, err := b.bindStatement(stmt)
 	if err != nil {
 		return nil, err
 	}
-	if err := optimise(plan); err != nil {
+	if plan, err = optimise(plan); err != nil {
 		return nil, err
 	}
 	names, types := outputColumns(plan)
+	schema := clientSafeSchema(names, types)
+	if mode > 0 {
+		schema = explainSchema
+	}
 	b.params.note(len(paramPos) - 1)
 	return &Query{
-		planner:  p,
-		params:   b.params.types,
-		paramPos: paramPos,
-		sql:      sql,
-		plan:     plan,
-		schema:   clientSafeSchema(names, types),
-		explain:  explainPlan(plan),
-		mem:      p.mem,
+		planner:     p,
+		params:      b.params.types,
+		paramPos:    paramPos,
+		sql:         sql,
+		plan:        plan,
+		schema:      schema,
+		explain:     explainPlan(plan, nil),
+		explainMode: mode,
+		mem:         p.mem,
 	}, nil
 }
 
 // outputColumns returns the names and bound types of the plan's output.
 func outputColumns(plan logicalNode) ([]string, []arrow.DataType) {
-	for n := plan; n != nil; n = n.child() {
-		switch x := n.(type) {
-		case *projectNode:
-			types := make([]arrow.DataType, len(x.exprs))
-			for i, e := range x.exprs {
-				types[i] = e.dataType()
-			}
-			return x.names, types
-		case *aggregateNode:
-			types := make([]arrow.DataType, len(x.aggs))
-			for i := range types {
-				types[i] = arrow.PrimitiveTypes.Int64
-			}
-			return x.names, types
-		}
+	cols := plan.columns()
+	names := make([]string, len(cols))
+	types := make([]arrow.DataType, len(cols))
+	for i, c := range cols {
+		names[i], types[i] = c.name, c.typ
 	}
-	panic("BUG: plan without projection")
+	return names, types
 }
 
 // Schema returns the output schema in client-safe types (Utf8, Int32/Int64, Float64,
@@ -166,11 +202,21 @@ func (q *Query) Execute(ctx context.Context) (array.RecordReader, error) {
 	if len(q.params) > 0 {
 		return nil, fmt.Errorf("%w: the query has %d parameters (?); bind values first", ErrInvalid, len(q.params))
 	}
-	root, err := buildOperators(q.plan, q.mem)
+	env := &execEnv{mem: q.mem, budget: &memBudget{limit: q.planner.memLimit}, parallel: q.planner.parallel}
+	switch q.explainMode {
+	case 1:
+		return textReader(q.mem, explainSchema, strings.Split(strings.TrimSuffix(q.explain, "\n"), "\n")), nil
+	case 2:
+		return q.explainAnalyze(ctx, env)
+	}
+	root, err := buildOperators(q.plan, env)
 	if err != nil {
 		return nil, err
 	}
-	return newResultReader(ctx, q.mem, q.schema, root), nil
+	entry := q.planner.queries.start(q.sql)
+	r := newResultReader(ctx, q.mem, q.schema, root)
+	r.onFinish = func(rows int64, err error) { q.planner.queries.finish(entry, rows, env.budget.peak.Load(), err) }
+	return r, nil
 }
 
 // Explain returns the plan as indented text: the root first, each operator's input
@@ -196,3 +242,38 @@ func IsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }
 // ctx is the context Bind prepares the bound text in: binding resolves the same names
 // Prepare already resolved, so it needs no caller deadline.
 func (q *Query) ctx() context.Context { return context.Background() }
+
+// HintedTable is an optional capability of a Table: a scan that receives what the
+// planner knows about the rows it needs. Hints let storage skip data (time windows,
+// zone maps, dictionary pages); they never change results, because the planner still
+// applies every filter above the scan. A Table without this method is scanned with
+// Scan(ctx, columns).
+type HintedTable interface {
+	ScanHinted(ctx context.Context, h ScanHints) (BatchIterator, error)
+}
+
+// ScanHints describe the rows a query needs from a table scan.
+type ScanHints struct {
+	// Columns are the names to read, in order; nil reads every column.
+	Columns []string
+	// TimeColumn is the table's time column ("ts") when MinTime or MaxTime is set.
+	TimeColumn string
+	// MinTime and MaxTime bound TimeColumn (microseconds since the epoch, UTC,
+	// inclusive); HasMinTime/HasMaxTime say whether each bound is set.
+	MinTime, MaxTime       int64
+	HasMinTime, HasMaxTime bool
+	// Filters are conjuncts every returned row must satisfy for the query to need it.
+	Filters []ScanFilter
+	// Limit > 0 means the query needs at most Limit rows from the scan (no filter
+	// sits between the scan and the LIMIT).
+	Limit int64
+}
+
+// ScanFilter is a simple predicate on one column: Op is one of "=", "<>", "<", "<=",
+// ">", ">=", "in", and Values holds one value (several for "in") of Go type int64,
+// float64, string, bool or time.Time.
+type ScanFilter struct {
+	Column string
+	Op     string
+	Values []any
+}

@@ -35,6 +35,9 @@ type rewriteResult struct {
 	funcs map[string]*tableFunc
 	// toks are the tokens of the original text, for positions and quoting.
 	toks []token
+	// nulls and casts record the standard syntax rewritten for TiDB (rewrite_syntax.go).
+	nulls []nullsMarker
+	casts map[int]castSpec
 }
 
 // rewriteTableFuncs finds detect() calls in table position (after FROM or JOIN, or after
@@ -110,6 +113,7 @@ func rewriteTableFuncs(sql string) (*rewriteResult, error) {
 			i += 4
 		}
 	}
+	rewriteSyntax(res, buf)
 	res.sql = string(buf)
 	return res, nil
 }
