@@ -53,3 +53,11 @@ docs: build
 test-engine-long:
 	$(GO) test -count=1 -timeout 30m -run 'TestProgram' ./sigmaql/ -args -long
 	$(GO) test -run '^$$' -fuzz FuzzProgramRules -fuzztime 60s ./sigmaql/
+
+# fuzz-sigmaql fuzzes the Sigma parsers and the value/modifier compiler for ~10 s each
+# (rules YAML, conditions, modifier chains against both evaluators, pipelines, values).
+.PHONY: fuzz-sigmaql
+fuzz-sigmaql:
+	for f in FuzzParseRules FuzzParseCondition FuzzModifierChain FuzzValueMatch FuzzParsePipeline; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime 10s ./sigmaql/ || exit 1; \
+	done

@@ -38,7 +38,7 @@ func parseFile(file string, data []byte) parsedFile {
 			break
 		}
 		if err != nil {
-			line := 0
+			line := 1 // yaml.v3 names no line for some errors (control characters)
 			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
 				line, _ = strconv.Atoi(m[1])
 			}
