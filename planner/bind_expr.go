@@ -207,7 +207,9 @@ func (b *binder) bindColumnOperand(n ast.ExprNode, context string) (expr, error)
 		return b.bindLiteral(n)
 	case *ast.UnaryOperationExpr:
 		if e.Op == opcode.Minus || e.Op == opcode.Plus {
-			return b.bindLiteral(n)
+			if lit, err := b.bindLiteral(n); err == nil {
+				return lit, nil
+			}
 		}
 	}
 	return b.bindScalar(n)

@@ -124,6 +124,8 @@ func (l *literal) dataType() arrow.DataType {
 		return arrow.PrimitiveTypes.Float64
 	case time.Time:
 		return timestampUTC
+	case nil:
+		return arrow.Null
 	}
 	return arrow.BinaryTypes.String
 }

@@ -238,7 +238,7 @@ func castVec(v *vec, k vkind) *vec {
 		case vInt:
 			switch v.kind {
 			case vFloat:
-				f := math.Round(v.f[j])
+				f := math.RoundToEven(v.f[j])
 				if math.IsNaN(f) || math.Abs(f) > 9.2e18 {
 					evalFail("cannot cast %v to BIGINT: out of range", v.f[j])
 				}

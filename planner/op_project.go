@@ -78,7 +78,7 @@ func (p *projectOp) close() {
 
 // constantArray returns an array of n copies of a constant.
 func constantArray(mem memory.Allocator, l *literal, n int) arrow.Array {
-	b := array.NewBuilder(mem, l.dataType())
+	b := array.NewBuilder(mem, clientSafeType(l.dataType()))
 	defer b.Release()
 	b.Reserve(n)
 	for i := 0; i < n; i++ {

@@ -18,7 +18,7 @@ func parseSQL(orig, rewritten string, toks []token) (ast.StmtNode, error) {
 		return nil, newError(ErrSyntax, orig, -1, "empty query")
 	}
 	p := parser.New()
-	p.SetSQLMode(mysql.ModeANSIQuotes)
+	p.SetSQLMode(mysql.ModeANSIQuotes | mysql.ModePipesAsConcat)
 	stmts, _, err := p.Parse(rewritten, "", "")
 	if err != nil {
 		return nil, syntaxError(orig, rewritten, toks, err)

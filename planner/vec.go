@@ -330,7 +330,7 @@ func (v *vec) str(j int) string {
 		}
 		return "false"
 	case vTime:
-		return time.UnixMicro(v.i[j]).UTC().Format("2006-01-02 15:04:05.999999")
+		return formatTimestamp(v.i[j])
 	}
 	return ""
 }
@@ -390,4 +390,10 @@ func (v *vec) memSize() int64 {
 		s += int64(len(x))
 	}
 	return s
+}
+
+// formatTimestamp renders microseconds since the epoch the way CAST(ts AS VARCHAR)
+// does (like DuckDB): the fraction without trailing zeros, none when zero.
+func formatTimestamp(us int64) string {
+	return time.UnixMicro(us).UTC().Format("2006-01-02 15:04:05.999999")
 }
