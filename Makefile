@@ -61,3 +61,10 @@ fuzz-sigmaql:
 	for f in FuzzParseRules FuzzParseCondition FuzzModifierChain FuzzValueMatch FuzzParsePipeline; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime 10s ./sigmaql/ || exit 1; \
 	done
+
+# loadtest runs 50 query clients and 4 ingest streams against one loopback node for
+# LOADTEST_DURATION (default 5m) and prints throughput, p50/p99 latency and the node's RSS.
+LOADTEST_DURATION ?= 5m
+.PHONY: loadtest
+loadtest:
+	$(GO) test -tags loadtest -run '^TestLoad$$' -count=1 -timeout 30m -v ./tests/clientcompat/ -args -duration=$(LOADTEST_DURATION)
