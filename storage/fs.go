@@ -53,3 +53,56 @@ func removeAllSync(path string) error {
 	}
 	return syncDir(filepath.Dir(path))
 }
+
+// fileSystem is the seam through which the store creates and writes files (WAL
+// generations, segments, manifests), so that tests can inject a failing fsync, a short
+// write or a full disk. Reads and directory operations use the os package directly. The
+// files are always real; a fault-injecting implementation wraps osFS.
+type fileSystem interface {
+	OpenFile(path string, flag int, perm os.FileMode) (writableFile, error)
+}
+
+// writableFile is what the store does with an open file it writes.
+type writableFile interface {
+	Write(p []byte) (int, error)
+	WriteAt(p []byte, off int64) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// osFS is the real file system.
+type osFS struct{}
+
+func (osFS) OpenFile(path string, flag int, perm os.FileMode) (writableFile, error) {
+	return os.OpenFile(path, flag, perm)
+}
+
+// writeFileSync writes data to path through fsys atomically: to path+tmpSuffix, fsync,
+// rename over path, fsync the directory. A crash leaves the old file or the new one.
+func writeFileSync(fsys fileSystem, path string, data []byte) error {
+	tmp := path + tmpSuffix
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("fsync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rename %s to %s: %w", tmp, path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}

@@ -148,6 +148,8 @@ func scanRows(tb testing.TB, t *Table, columns []string) []map[string]any {
 	return drain(tb, it)
 }
 
+// drain reads every row of it as a map. The ts column is left out (tests of ts read it
+// with drainTS); it must be a non-null timestamp where present.
 func drain(tb testing.TB, it Iterator) []map[string]any {
 	tb.Helper()
 	var rows []map[string]any
@@ -166,6 +168,12 @@ func drain(tb testing.TB, it Iterator) []map[string]any {
 			row := map[string]any{}
 			for j, f := range rec.Schema().Fields() {
 				c := rec.Column(j)
+				if f.Name == TSColumn {
+					if c.IsNull(i) {
+						tb.Fatalf("row %d: ts is null", i)
+					}
+					continue
+				}
 				if c.IsNull(i) {
 					row[f.Name] = nil
 				} else {
@@ -177,8 +185,18 @@ func drain(tb testing.TB, it Iterator) []map[string]any {
 	}
 }
 
-// schemaString renders a schema as "name:type, ..." for comparisons.
+// schemaString renders a table schema as "name:type, ..." for comparisons, without the
+// ts column every table has first; a schema lacking it renders as "MISSING ts: ..." so
+// that comparisons fail. A projection (which may omit ts) goes through projString.
 func schemaString(s *arrow.Schema) string {
+	if s.NumFields() == 0 || s.Field(0).Name != TSColumn || !arrow.TypeEqual(s.Field(0).Type, tsType) {
+		return "MISSING ts: " + projString(s)
+	}
+	return projString(arrow.NewSchema(s.Fields()[1:], nil))
+}
+
+// projString renders a schema as "name:type, ...".
+func projString(s *arrow.Schema) string {
 	var b bytes.Buffer
 	for i, f := range s.Fields() {
 		if i > 0 {

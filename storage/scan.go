@@ -4,107 +4,423 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// Scan returns a consistent snapshot of the table's rows at the time of the call,
-// projected to opts.Columns. Batches follow the table's current schema: columns missing
-// from older batches read as nulls, and narrower stored types are widened. Rows committed
-// after the call are not seen. Scan is safe concurrently with writes; batches with no
-// rows are skipped.
+// ScanStats says what a scan read and what its zone maps let it skip. Counts are final
+// once the iterator has returned io.EOF; before that, the Scanned counts grow as it goes.
+type ScanStats struct {
+	// Segments is the number of segments in the snapshot; SegmentsScanned were read (at
+	// least one row group), SegmentsPruned skipped whole by their zone maps.
+	Segments, SegmentsScanned, SegmentsPruned int
+	// RowGroupsScanned and RowGroupsPruned count row groups of the segments not pruned
+	// whole.
+	RowGroupsScanned, RowGroupsPruned int
+	// HeadBatches is the number of head batches in the snapshot; HeadBatchesPruned were
+	// skipped by their ts range.
+	HeadBatches, HeadBatchesScanned, HeadBatchesPruned int
+	// RowsRead is the number of rows returned.
+	RowsRead int64
+}
+
+// StatsIterator is implemented by the Iterator a Table's Scan returns: Stats reports
+// what the scan read and pruned so far (for EXPLAIN ANALYZE and tests).
+type StatsIterator interface {
+	Iterator
+	Stats() ScanStats
+}
+
+// Scan returns a consistent snapshot of the table at the time of the call (its segments
+// and a prefix of its head), projected to opts.Columns. Batches follow the table's
+// current schema: columns missing from older data read as nulls, and narrower stored
+// types are widened. Rows committed after the call are not seen; sealing, compaction and
+// retention running meanwhile do not change what the scan returns. Segments, row groups
+// and head batches whose zone maps exclude opts.Predicates or the time range are
+// skipped; rows of what is read are returned unfiltered (the caller filters). Segments
+// are returned first (oldest first), then the head. Batches with no rows are skipped.
+// The Iterator is a StatsIterator.
 func (t *Table) Scan(ctx context.Context, opts ScanOptions) (Iterator, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	plan := newScanPlan(opts)
 	t.mu.Lock()
 	schema := t.schema
+	var st ScanStats
 	batches := make([]arrow.RecordBatch, 0, len(t.batches))
-	for _, b := range t.batches {
-		if b.NumRows() > 0 {
-			b.Retain()
-			batches = append(batches, b)
+	st.HeadBatches = len(t.batches)
+	for i, b := range t.batches {
+		h := t.heads[i]
+		if b.NumRows() == 0 {
+			continue
 		}
+		if !(zone{rows: b.NumRows(), minTS: h.minTS, maxTS: h.maxTS}).mayMatch(plan) {
+			st.HeadBatchesPruned++
+			continue
+		}
+		b.Retain()
+		batches = append(batches, b)
+	}
+	st.Segments = len(t.segments)
+	var segs []segmentScan
+	for _, s := range t.segments {
+		if !s.meta.zone().mayMatch(plan) {
+			st.SegmentsPruned++
+			continue
+		}
+		var rgs []int
+		for i := range s.meta.RowGroups {
+			if s.meta.RowGroups[i].zone().mayMatch(plan) {
+				rgs = append(rgs, i)
+			} else {
+				st.RowGroupsPruned++
+			}
+		}
+		if len(rgs) == 0 {
+			st.SegmentsPruned++
+			continue
+		}
+		s.acquire()
+		segs = append(segs, segmentScan{seg: s, rowGroups: rgs})
 	}
 	t.mu.Unlock()
 	if schema == nil {
 		schema = arrow.NewSchema(nil, nil)
 	}
 
+	release := func() {
+		releaseAll(batches)
+		for _, s := range segs {
+			s.seg.release()
+		}
+	}
+	fields := schema.Fields()
 	if opts.Columns != nil {
-		fields := make([]arrow.Field, len(opts.Columns))
+		fields = make([]arrow.Field, len(opts.Columns))
 		for i, name := range opts.Columns {
 			ix := schema.FieldIndices(name)
 			if len(ix) == 0 {
-				releaseAll(batches)
+				release()
 				return nil, fmt.Errorf("scan table %q: no column %q: %w", t.name, name, ErrColumnNotFound)
 			}
 			fields[i] = schema.Field(ix[0])
 		}
-		schema = arrow.NewSchema(fields, nil)
 	}
-	return &headIterator{table: t.name, schema: schema, batches: batches}, nil
+	if opts.Dictionary {
+		for i, f := range fields {
+			if f.Type.ID() == arrow.STRING {
+				fields[i].Type = dictStringType
+			}
+		}
+	}
+	return &tableIterator{
+		table:   t.name,
+		schema:  arrow.NewSchema(fields, nil),
+		dict:    opts.Dictionary,
+		segs:    segs,
+		batches: batches,
+		stats:   st,
+	}, nil
 }
 
-// headIterator walks a snapshot of the head, converting each batch to the scan schema.
-type headIterator struct {
+// dictStringType is what string columns are returned as with ScanOptions.Dictionary: the
+// type pqarrow reads Parquet dictionary pages into.
+var dictStringType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+
+// segmentScan is a segment of a scan's snapshot and the row groups to read.
+type segmentScan struct {
+	seg       *segment
+	rowGroups []int
+}
+
+// tableIterator walks a snapshot: the segments' selected row groups, then the head
+// batches, converting each batch to the scan schema.
+type tableIterator struct {
 	table   string
 	schema  *arrow.Schema
-	batches []arrow.RecordBatch // the snapshot; each retained until consumed
+	dict    bool
+	segs    []segmentScan // each holds a reference until consumed
+	nextSeg int
+	batches []arrow.RecordBatch // head snapshot; each retained until consumed
 	next    int
 	cur     arrow.RecordBatch
+	rdr     *segmentReader
+	stats   ScanStats
 }
 
 // Schema returns the schema of every batch Next returns.
-func (it *headIterator) Schema() *arrow.Schema { return it.schema }
+func (it *tableIterator) Schema() *arrow.Schema { return it.schema }
+
+// Stats reports what the scan read and pruned so far.
+func (it *tableIterator) Stats() ScanStats { return it.stats }
 
 // Next returns the next batch, valid until the next call, or io.EOF.
-func (it *headIterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
+func (it *tableIterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 	if it.cur != nil {
 		it.cur.Release()
 		it.cur = nil
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// Segments first.
+		if it.rdr == nil && it.nextSeg < len(it.segs) {
+			ss := it.segs[it.nextSeg]
+			rdr, err := openSegmentReader(ctx, ss.seg, it.schema, ss.rowGroups, it.dict)
+			if err != nil {
+				return nil, fmt.Errorf("scan table %q: %w", it.table, err)
+			}
+			it.rdr = rdr
+			it.stats.SegmentsScanned++
+			it.stats.RowGroupsScanned += len(ss.rowGroups)
+		}
+		if it.rdr != nil {
+			b, err := it.rdr.next()
+			if err == io.EOF {
+				it.rdr.close()
+				it.rdr = nil
+				it.segs[it.nextSeg].seg.release()
+				it.segs[it.nextSeg].seg = nil
+				it.nextSeg++
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("scan table %q: %w", it.table, err)
+			}
+			out, err := projectBatch(it.table, it.schema, b)
+			b.Release()
+			if err != nil {
+				return nil, err
+			}
+			if out.NumRows() == 0 {
+				out.Release()
+				continue
+			}
+			it.cur = out
+			it.stats.RowsRead += out.NumRows()
+			return out, nil
+		}
+		// Then the head.
+		if it.next >= len(it.batches) {
+			return nil, io.EOF
+		}
+		b := it.batches[it.next]
+		it.batches[it.next] = nil
+		it.next++
+		out, err := projectBatch(it.table, it.schema, b)
+		b.Release()
+		if err != nil {
+			return nil, err
+		}
+		it.stats.HeadBatchesScanned++
+		it.stats.RowsRead += out.NumRows()
+		it.cur = out
+		return out, nil
 	}
-	if it.next >= len(it.batches) {
-		return nil, io.EOF
-	}
-	b := it.batches[it.next]
-	it.batches[it.next] = nil
-	it.next++
-	defer b.Release()
+}
 
+// Close releases the snapshot; it may be called at any time, more than once.
+func (it *tableIterator) Close() {
+	if it.cur != nil {
+		it.cur.Release()
+		it.cur = nil
+	}
+	if it.rdr != nil {
+		it.rdr.close()
+		it.rdr = nil
+	}
+	for i := it.nextSeg; i < len(it.segs); i++ {
+		if it.segs[i].seg != nil {
+			it.segs[i].seg.release()
+			it.segs[i].seg = nil
+		}
+	}
+	it.segs = nil
+	releaseAll(it.batches[it.next:])
+	it.batches = nil
+	it.next = 0
+}
+
+// projectBatch converts b to schema: a column b lacks becomes all nulls, a narrower type
+// is widened, and string columns become dictionaries where schema says so. The result is
+// owned by the caller; b is not released.
+func projectBatch(table string, schema *arrow.Schema, b arrow.RecordBatch) (arrow.RecordBatch, error) {
 	n := int(b.NumRows())
 	bs := b.Schema()
-	cols := make([]arrow.Array, it.schema.NumFields())
+	cols := make([]arrow.Array, schema.NumFields())
 	defer releaseArrays(cols)
-	for i, f := range it.schema.Fields() {
+	for i, f := range schema.Fields() {
 		ix := bs.FieldIndices(f.Name)
 		if len(ix) == 0 {
 			cols[i] = array.MakeArrayOfNull(mem, f.Type, n)
 			continue
 		}
-		c, err := convertArray(b.Column(ix[0]), f.Type)
+		c, err := convertForScan(b.Column(ix[0]), f.Type)
 		if err != nil {
-			return nil, fmt.Errorf("scan table %q: column %q: %w", it.table, f.Name, err)
+			return nil, fmt.Errorf("scan table %q: column %q: %w", table, f.Name, err)
 		}
 		cols[i] = c
 	}
-	it.cur = array.NewRecordBatch(it.schema, cols, int64(n))
-	return it.cur, nil
+	return array.NewRecordBatch(schema, cols, int64(n)), nil
 }
 
-// Close releases the snapshot; it may be called at any time, more than once.
-func (it *headIterator) Close() {
-	if it.cur != nil {
-		it.cur.Release()
-		it.cur = nil
+// convertForScan is convertArray plus dictionary encoding for dictionary targets.
+func convertForScan(arr arrow.Array, to arrow.DataType) (arrow.Array, error) {
+	dt, ok := to.(*arrow.DictionaryType)
+	if !ok {
+		if arr.DataType().ID() == arrow.DICTIONARY {
+			return toString(arr)
+		}
+		return convertArray(arr, to)
 	}
-	releaseAll(it.batches[it.next:])
-	it.batches = nil
-	it.next = 0
+	if arrow.TypeEqual(arr.DataType(), to) {
+		arr.Retain()
+		return arr, nil
+	}
+	plain, err := convertArray(arr, dt.ValueType)
+	if err != nil {
+		return nil, err
+	}
+	defer plain.Release()
+	b := array.NewDictionaryBuilder(mem, dt)
+	defer b.Release()
+	if err := b.AppendArray(plain); err != nil {
+		return nil, fmt.Errorf("dictionary-encode: %w", err)
+	}
+	return b.NewArray(), nil
+}
+
+// segmentReader reads selected row groups of one segment.
+type segmentReader struct {
+	f   *os.File
+	rr  pqarrow.RecordReader
+	cur arrow.RecordBatch
+}
+
+// openSegmentReader opens seg for reading the columns of want it has, in the row groups
+// rgs (nil: all). String columns are read as dictionaries when dict is set.
+func openSegmentReader(ctx context.Context, seg *segment, want *arrow.Schema, rgs []int, dict bool) (*segmentReader, error) {
+	f, err := os.Open(seg.path)
+	if err != nil {
+		return nil, fmt.Errorf("open segment %s: %w", seg.path, err)
+	}
+	fail := func(err error) (*segmentReader, error) {
+		f.Close()
+		return nil, fmt.Errorf("read segment %s: %w", seg.path, err)
+	}
+	pr, err := file.NewParquetReader(f)
+	if err != nil {
+		return fail(err)
+	}
+	props := pqarrow.ArrowReadProperties{BatchSize: scanBatchRows}
+	fr, err := pqarrow.NewFileReader(pr, props, mem)
+	if err != nil {
+		return fail(err)
+	}
+	var leaves, dictLeaves []int
+	for i := range fr.Manifest.Fields {
+		sf := &fr.Manifest.Fields[i]
+		if want != nil && len(want.FieldIndices(sf.Field.Name)) == 0 {
+			continue
+		}
+		start := len(leaves)
+		leaves = collectLeaves(sf, leaves)
+		if dict && sf.Field.Type.ID() == arrow.STRING && len(leaves) == start+1 {
+			dictLeaves = append(dictLeaves, leaves[start])
+		}
+	}
+	if len(dictLeaves) > 0 {
+		// The schema manifest bakes the read-as-dictionary choice into its field types,
+		// so the reader is built again with it.
+		for _, l := range dictLeaves {
+			props.SetReadDict(l, true)
+		}
+		if fr, err = pqarrow.NewFileReader(pr, props, mem); err != nil {
+			return fail(err)
+		}
+	}
+	if len(leaves) == 0 {
+		// None of the wanted columns is stored here (or none is wanted): read one column
+		// for the row counts, projectBatch drops it.
+		leaves = []int{0}
+	}
+	rr, err := fr.GetRecordReader(ctx, leaves, rgs)
+	if err != nil {
+		return fail(err)
+	}
+	return &segmentReader{f: f, rr: rr}, nil
+}
+
+func collectLeaves(sf *pqarrow.SchemaField, out []int) []int {
+	if sf.IsLeaf() {
+		return append(out, sf.ColIndex)
+	}
+	for i := range sf.Children {
+		out = collectLeaves(&sf.Children[i], out)
+	}
+	return out
+}
+
+// next returns the next batch (owned by the caller) or io.EOF.
+func (r *segmentReader) next() (arrow.RecordBatch, error) {
+	if !r.rr.Next() {
+		if err := r.rr.Err(); err != nil && err != io.EOF {
+			return nil, err
+		}
+		return nil, io.EOF
+	}
+	b := r.rr.RecordBatch()
+	b.Retain()
+	return b, nil
+}
+
+func (r *segmentReader) close() {
+	r.rr.Release()
+	r.f.Close()
+}
+
+// verifySegment checks that the segment file matches its metadata: size, a readable
+// footer, the row count and the row groups. It is what Open runs before trusting one.
+func verifySegment(dir string, m SegmentMeta) error {
+	path := filepath.Join(dir, m.File)
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.Size() != m.Bytes {
+		return fmt.Errorf("size %d bytes, manifest says %d", st.Size(), m.Bytes)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	pr, err := func() (pr *file.Reader, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("parquet footer: panic: %v", p)
+			}
+		}()
+		return file.NewParquetReader(f)
+	}()
+	if err != nil {
+		return fmt.Errorf("parquet footer: %w", err)
+	}
+	defer pr.Close()
+	if pr.NumRows() != m.Rows {
+		return fmt.Errorf("%d rows, manifest says %d", pr.NumRows(), m.Rows)
+	}
+	if pr.NumRowGroups() != len(m.RowGroups) {
+		return fmt.Errorf("%d row groups, manifest says %d", pr.NumRowGroups(), len(m.RowGroups))
+	}
+	return nil
 }
 
 func releaseArrays(cols []arrow.Array) {

@@ -211,7 +211,7 @@ func evolveSchema(table string, base, bs, orig *arrow.Schema) (*arrow.Schema, er
 	}
 	// Column names are unique in a batch (normalizeBatch checked), so a name not in base
 	// is new exactly once.
-	for i, f := range bs.Fields() {
+	for _, f := range bs.Fields() {
 		pos := -1
 		if base != nil {
 			if ix := base.FieldIndices(f.Name); len(ix) > 0 {
@@ -226,7 +226,11 @@ func evolveSchema(table string, base, bs, orig *arrow.Schema) (*arrow.Schema, er
 		cur := get(pos)
 		jt, ok := joinTypes(cur.Type, f.Type)
 		if !ok {
-			return nil, &SchemaConflictError{Table: table, Column: f.Name, TableType: cur.Type, BatchType: orig.Field(i).Type}
+			bt := f.Type // the ts column is computed by the store, not sent
+			if ix := orig.FieldIndices(f.Name); len(ix) > 0 {
+				bt = orig.Field(ix[0]).Type
+			}
+			return nil, &SchemaConflictError{Table: table, Column: f.Name, TableType: cur.Type, BatchType: bt}
 		}
 		if !arrow.TypeEqual(jt, cur.Type) {
 			mutate()

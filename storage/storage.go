@@ -8,6 +8,7 @@ package storage
 
 import (
 	"context"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -17,6 +18,58 @@ type Options struct {
 	// Dir is the data directory; it is created if missing and locked against a second
 	// process.
 	Dir string
+
+	// TableDefaults applies to every table without an entry in Tables; zero fields take
+	// the documented defaults (see TableOptions).
+	TableDefaults TableOptions
+	// Tables holds per-table options by table name; zero fields fall back to
+	// TableDefaults, then to the defaults.
+	Tables map[string]TableOptions
+
+	// MaintenanceInterval is how often the background maintenance (sealing, compaction,
+	// retention) looks at every table; 0 means defaultMaintenanceInterval, a negative
+	// value disables the background loop (Table.Seal, Table.Compact and
+	// Table.EnforceRetention still work when called).
+	MaintenanceInterval time.Duration
+
+	// fs is the file-system seam for fault injection in tests; nil is the real one.
+	fs fileSystem
+	// now is the clock (ingest time, retention, seal age); nil is time.Now.
+	now func() time.Time
+}
+
+// TableOptions configure one table's time column, sharding, sealing and retention.
+type TableOptions struct {
+	// TimeFields are the event fields the ts column is taken from, first present and
+	// parseable wins, row by row; a row with none gets the ingest time. Default:
+	// DefaultTimeFields. A batch that already has a "ts" column of a timestamp type keeps
+	// it (converted to microseconds, UTC), nulls filled as above.
+	TimeFields []string
+	// PartitionKeys are the fields whose value is hashed to pick a row's shard, first
+	// present (non-null) wins. Default: DefaultPartitionKeys.
+	PartitionKeys []string
+	// Shards is the number of shards a table is split into by partition key. Default
+	// defaultShards.
+	Shards int
+	// Window is the width of a time-window partition: segments never span two windows and
+	// retention deletes whole windows. Default defaultWindow.
+	Window time.Duration
+	// SealRows seals the head into segments once it holds this many rows. Default
+	// defaultSealRows.
+	SealRows int64
+	// SealAge seals the head once its oldest batch is this old. Default defaultSealAge.
+	SealAge time.Duration
+	// RowGroupRows is the number of rows per Parquet row group. Default
+	// defaultRowGroupRows.
+	RowGroupRows int64
+	// CompactRows: segments of one (window, shard) are merged while they hold fewer rows
+	// than this in total. Default defaultCompactRows.
+	CompactRows int64
+	// RetentionAge deletes windows that ended more than this long ago; 0 keeps them.
+	RetentionAge time.Duration
+	// RetentionBytes deletes the oldest windows while the table's segments take more than
+	// this many bytes; 0 means no limit.
+	RetentionBytes int64
 }
 
 // IfExists says what CreateOrAppend does when the table exists.
@@ -45,12 +98,31 @@ const (
 type WriteOptions struct {
 	IfExists    IfExists
 	IfNotExists IfNotExists
+	// BatchID, when not empty, makes the Write idempotent: a Write whose BatchID was
+	// already committed to the table returns the row count of the original Write and
+	// stores nothing. Ids are kept durably (in the WAL frames, then in the manifest) for
+	// the last maxBatchIDs Writes of each table; an id older than that is forgotten. A
+	// retry arriving while the original is still being committed waits for its outcome.
+	BatchID string
 }
 
 // ScanOptions selects what a scan reads.
+//
+// Predicates and the time range are used to skip what cannot match (segments, row
+// groups, head batches, by their zone maps); they do not filter rows: a batch that is
+// read is returned whole, and the caller still applies its filter.
 type ScanOptions struct {
 	// Columns are the names to read, in order; nil reads every column.
 	Columns []string
+	// Predicates is a conjunction: only rows satisfying every predicate are wanted.
+	Predicates []Predicate
+	// MinTime and MaxTime bound the ts column: rows with MinTime <= ts < MaxTime are
+	// wanted. A zero value leaves that side open.
+	MinTime, MaxTime time.Time
+	// Dictionary returns string columns read from segments as dictionary<int32, utf8>
+	// arrays (the field type in Schema then says so) instead of decoding them; head
+	// batches are dictionary-encoded on the fly so that every batch has one schema.
+	Dictionary bool
 }
 
 // Iterator yields record batches; each batch returned by Next is valid until the next call.

@@ -28,6 +28,15 @@ type Store struct {
 	tablesDir string
 	lock      *dirLock
 	recovery  []RecoveryReport
+	opts      Options
+	fs        fileSystem
+	now       func() time.Time
+
+	maintCtx    context.Context
+	maintCancel context.CancelFunc
+	maintStop   chan struct{}
+	maintDone   chan struct{}
+	maintKick   chan struct{}
 
 	mu     sync.RWMutex
 	tables map[string]*Table
@@ -49,6 +58,12 @@ type RecoveryReport struct {
 	// Removed says the table held no complete write (a crash while creating it) and its
 	// directory was removed.
 	Removed bool
+	// Segments is the number of sealed segments found valid.
+	Segments int
+	// Quarantined lists the segments that failed verification ("path: reason"); each was
+	// moved to the table's quarantine/ directory and dropped from the manifest. Their rows
+	// are no longer visible: restore or inspect them by hand.
+	Quarantined []string
 }
 
 // Open opens (creating if needed) the store in opts.Dir and recovers every table: each
@@ -71,7 +86,20 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		tablesDir: filepath.Join(dir, tablesDirName),
 		lock:      lock,
 		tables:    map[string]*Table{},
+		opts:      opts,
+		fs:        opts.fs,
+		now:       opts.now,
+		maintStop: make(chan struct{}),
+		maintDone: make(chan struct{}),
+		maintKick: make(chan struct{}, 1),
 	}
+	if s.fs == nil {
+		s.fs = osFS{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.maintCtx, s.maintCancel = context.WithCancel(context.Background())
 	if err := s.recover(ctx); err != nil {
 		for _, t := range s.tables {
 			t.close()
@@ -79,7 +107,34 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		lock.unlock()
 		return nil, err
 	}
+	interval := opts.MaintenanceInterval
+	if interval == 0 {
+		interval = defaultMaintenanceInterval
+	}
+	if interval > 0 {
+		go s.maintenanceLoop(interval)
+	} else {
+		close(s.maintDone)
+	}
 	return s, nil
+}
+
+// tableOptions returns the effective options of the named table.
+func (s *Store) tableOptions(name string) TableOptions {
+	o := s.opts.Tables[name]
+	return o.merge(s.opts.TableDefaults).withDefaults()
+}
+
+// newTable creates the in-memory table, wired to the store.
+func (s *Store) newTable(name, dir string, w *wal) *Table {
+	t := newTable(name, dir, w, s.fs, s.tableOptions(name), s.now)
+	t.kick = func() {
+		select {
+		case s.maintKick <- struct{}{}:
+		default:
+		}
+	}
+	return t
 }
 
 // recover empties the trash and replays every table.
@@ -125,58 +180,210 @@ func (s *Store) recover(ctx context.Context) error {
 	return nil
 }
 
-// recoverTable replays one table. It returns a nil table (and Removed) for a table
-// directory without a complete write.
+// recoverTable opens one table: manifest, segments (verified; bad ones quarantined),
+// then the WAL generations from the manifest's WALStart. It returns a nil table (and
+// Removed) for a table directory without a complete write.
 func (s *Store) recoverTable(ctx context.Context, name string) (*Table, RecoveryReport, error) {
 	dir := filepath.Join(s.tablesDir, name)
-	walPath := filepath.Join(dir, walFileName)
-	rep := RecoveryReport{Table: name, Path: walPath}
+	rep := RecoveryReport{Table: name, Path: dir}
 
-	// A leftover temporary WAL is an IfExistsReplace that never completed.
-	tmp := walPath + tmpSuffix
-	if _, err := os.Stat(tmp); err == nil {
-		if err := os.Remove(tmp); err != nil {
-			return nil, rep, fmt.Errorf("remove %s: %w", tmp, err)
+	man, err := readManifest(dir)
+	if err != nil {
+		return nil, rep, err
+	}
+	// A legacy single WAL becomes generation 0.
+	legacy := filepath.Join(dir, legacyWALFileName)
+	if man == nil {
+		if _, err := os.Stat(legacy); err == nil {
+			if err := os.Rename(legacy, filepath.Join(dir, walName(0))); err != nil {
+				return nil, rep, fmt.Errorf("rename legacy WAL %s: %w", legacy, err)
+			}
+			if err := syncDir(dir); err != nil {
+				return nil, rep, err
+			}
 		}
+		_ = os.Remove(legacy + tmpSuffix)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, rep, fmt.Errorf("list table directory %s: %w", dir, err)
+	}
+	walStart := uint64(0)
+	if man != nil {
+		walStart = man.WALStart
+	}
+	listed := map[string]bool{}
+	if man != nil {
+		for _, m := range man.Segments {
+			listed[m.File] = true
+		}
+	}
+	var gens []uint64
+	changed := false
+	for _, e := range entries {
+		n := e.Name()
+		p := filepath.Join(dir, n)
+		switch {
+		case strings.HasSuffix(n, tmpSuffix):
+			// A Replace whose manifest names this generation completed but for the rename.
+			if g, ok := parseWALName(strings.TrimSuffix(n, tmpSuffix)); ok && man != nil && g == man.WALStart {
+				final := strings.TrimSuffix(p, tmpSuffix)
+				if _, err := os.Stat(final); errors.Is(err, fs.ErrNotExist) {
+					if err := os.Rename(p, final); err != nil {
+						return nil, rep, fmt.Errorf("finish replace: rename %s: %w", p, err)
+					}
+					gens = append(gens, g)
+					changed = true
+					continue
+				}
+			}
+			if err := os.Remove(p); err != nil {
+				return nil, rep, fmt.Errorf("remove %s: %w", p, err)
+			}
+			changed = true
+		case strings.HasPrefix(n, walPrefix):
+			g, ok := parseWALName(n)
+			if !ok {
+				continue
+			}
+			if g < walStart {
+				if err := os.Remove(p); err != nil {
+					return nil, rep, fmt.Errorf("remove sealed WAL %s: %w", p, err)
+				}
+				changed = true
+				continue
+			}
+			gens = append(gens, g)
+		case strings.HasPrefix(n, segPrefix) && strings.HasSuffix(n, segSuffix) && !listed[n]:
+			// A seal or compaction that crashed before its manifest swap.
+			if err := os.Remove(p); err != nil {
+				return nil, rep, fmt.Errorf("remove orphan segment %s: %w", p, err)
+			}
+			changed = true
+		}
+	}
+	if changed {
 		if err := syncDir(dir); err != nil {
 			return nil, rep, err
 		}
 	}
-	if _, err := os.Stat(walPath); errors.Is(err, fs.ErrNotExist) {
-		rep.Removed = true
-		return nil, rep, removeAllSync(dir)
-	}
+	slices.Sort(gens)
 
-	t := newTable(name, dir, nil)
-	res, err := replayWAL(ctx, walPath, func(rec arrow.RecordBatch) error {
-		schema, err := evolveSchema(name, t.schema, rec.Schema(), rec.Schema())
-		if err != nil {
-			rec.Release()
-			return err
+	t := s.newTable(name, dir, nil)
+	if man != nil {
+		t.man = man
+		if len(man.Schema) > 0 {
+			if t.schema, err = decodeSchema(man.Schema); err != nil {
+				return nil, rep, fmt.Errorf("FATAL: %s: manifest schema: %v: %w", filepath.Join(dir, manifestFileName), err, ErrCorrupt)
+			}
 		}
-		t.schema = schema
-		t.batches = append(t.batches, rec)
-		t.rows += rec.NumRows()
-		return nil
-	})
-	rep.Frames, rep.Rows, rep.TruncatedBytes = res.frames, t.rows, res.truncated
-	if err != nil {
-		releaseAll(t.batches)
-		return nil, rep, err
+		if err := s.loadSegments(t, &rep); err != nil {
+			return nil, rep, err
+		}
+		for _, e := range man.BatchIDs {
+			t.rememberID(e.ID, e.Rows)
+		}
 	}
+	now := s.now()
+	var last replayResult
+	for _, g := range gens {
+		path := filepath.Join(dir, walName(g))
+		rep.Path = path
+		res, err := replayWAL(ctx, path, func(call []arrow.RecordBatch, id string) error {
+			var rows int64
+			for _, rec := range call {
+				schema, err := evolveSchema(name, t.schema, rec.Schema(), rec.Schema())
+				if err != nil {
+					releaseAll(call)
+					return err
+				}
+				t.schema = schema
+				rows += rec.NumRows()
+			}
+			t.publish(&commitReq{recs: call, rows: rows, id: id}, now)
+			return nil
+		})
+		rep.Frames += res.frames
+		rep.TruncatedBytes += res.truncated
+		if err != nil {
+			t.releaseForRecovery()
+			return nil, rep, err
+		}
+		last = res
+	}
+	rep.Rows = t.rows
 	if t.schema == nil {
+		t.releaseForRecovery()
 		rep.Removed = true
 		return nil, rep, removeAllSync(dir)
 	}
-	w, err := openWAL(walPath, res.size)
+	var w *wal
+	if len(gens) > 0 {
+		g := gens[len(gens)-1]
+		w, err = openWAL(s.fs, filepath.Join(dir, walName(g)), g, last.size)
+	} else {
+		g := max(walStart, 1)
+		w, err = createWAL(s.fs, filepath.Join(dir, walName(g)), g)
+	}
 	if err != nil {
-		releaseAll(t.batches)
+		t.releaseForRecovery()
 		return nil, rep, err
 	}
 	t.wal = w
 	t.pending = t.schema
 	t.start()
 	return t, rep, nil
+}
+
+// releaseForRecovery releases what a table being recovered holds.
+func (t *Table) releaseForRecovery() {
+	releaseAll(t.batches)
+	t.batches, t.heads = nil, nil
+	for _, s := range t.segments {
+		s.release()
+	}
+	t.segments = nil
+}
+
+// loadSegments verifies every segment of t's manifest; a segment that fails is moved to
+// quarantine/, reported, and dropped from the manifest (rewritten).
+func (s *Store) loadSegments(t *Table, rep *RecoveryReport) error {
+	var bad []string
+	keep := t.man.Segments[:0:0]
+	for _, m := range t.man.Segments {
+		if err := verifySegment(t.dir, m); err != nil {
+			path := filepath.Join(t.dir, m.File)
+			qdir := filepath.Join(t.dir, quarantineDirName)
+			if err := mkdirSync(qdir); err != nil {
+				return err
+			}
+			if rerr := os.Rename(path, filepath.Join(qdir, m.File)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				return fmt.Errorf("quarantine segment %s: %w", path, rerr)
+			}
+			msg := fmt.Sprintf("%s: %v (%d rows of window %s, shard %d)", path, err, m.Rows,
+				time.UnixMicro(m.Window).UTC().Format(time.RFC3339), m.Shard)
+			slog.Error("storage: corrupt segment quarantined; its rows are not visible", "table", t.name,
+				"path", path, "moved_to", qdir, "reason", err.Error(), "rows", m.Rows)
+			bad = append(bad, msg)
+			continue
+		}
+		keep = append(keep, m)
+	}
+	if len(bad) > 0 {
+		if err := syncDir(t.dir); err != nil {
+			return err
+		}
+		t.man.Segments = keep
+		if err := writeManifest(s.fs, t.dir, t.man); err != nil {
+			return err
+		}
+	}
+	for _, m := range keep {
+		t.segments = append(t.segments, newSegment(t.dir, m))
+	}
+	rep.Segments = len(keep)
+	rep.Quarantined = bad
+	return nil
 }
 
 // Recovery returns what Open found in each table's WAL, sorted by table.
@@ -201,6 +408,9 @@ func (s *Store) Close() error {
 	tables := s.tables
 	s.tables = map[string]*Table{}
 	s.mu.Unlock()
+	close(s.maintStop)
+	s.maintCancel()
+	<-s.maintDone
 
 	var errs []error
 	for _, t := range tables {
@@ -239,8 +449,15 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 	}()
 	// Table-independent checks first, so that a bad call creates nothing.
 	var callSchema *arrow.Schema
+	topts := s.tableOptions(table)
+	ingest := s.now()
 	for i, b := range batches {
-		rec, err := normalizeBatch(table, i, b)
+		norm, err := normalizeBatch(table, i, b)
+		if err != nil {
+			return 0, err
+		}
+		rec, err := withTS(table, norm, topts.TimeFields, ingest)
+		norm.Release()
 		if err != nil {
 			return 0, err
 		}
@@ -252,7 +469,11 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 	}
 	frames := make([][]byte, len(recs))
 	for i, rec := range recs {
-		fr, err := encodeFrame(rec, len(recs)-1-i)
+		id := ""
+		if i == 0 {
+			id = opts.BatchID
+		}
+		fr, err := encodeFrame(rec, len(recs)-1-i, id)
 		if errors.Is(err, errFrameTooLarge) {
 			return 0, fmt.Errorf("table %q: batch %d (%d rows): %v: split it into smaller batches: %w", table, i, rec.NumRows(), err, ErrInvalidBatch)
 		}
@@ -267,7 +488,7 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 		return 0, err
 	}
 	ok = true // t.write owns recs now
-	return t.write(ctx, recs, orig, frames, replace)
+	return t.write(ctx, recs, orig, frames, replace, opts.BatchID)
 }
 
 // tableForWrite resolves opts against the catalog, creating the table if asked. It
@@ -302,11 +523,11 @@ func (s *Store) tableForWrite(name string, opts WriteOptions, nbatches int) (*Ta
 	if err := mkdirSync(dir); err != nil {
 		return nil, false, fmt.Errorf("create table %q: %w", name, err)
 	}
-	w, err := createWAL(filepath.Join(dir, walFileName))
+	w, err := createWAL(s.fs, filepath.Join(dir, walName(1)), 1)
 	if err != nil {
 		return nil, false, fmt.Errorf("create table %q: %w", name, err)
 	}
-	t = newTable(name, dir, w)
+	t = s.newTable(name, dir, w)
 	t.start()
 	s.tables[name] = t
 	return t, false, nil

@@ -33,7 +33,7 @@ func TestOTRFRoundTrip(t *testing.T) {
 		check := func(s *Store, when string) {
 			t.Helper()
 			tbl := mustTable(t, s, "events")
-			if got := schemaString(tbl.Schema()); !strings.HasPrefix(got, oe.keys[0]+":") || tbl.Schema().NumFields() != len(oe.keys) {
+			if got := schemaString(tbl.Schema()); !strings.HasPrefix(got, oe.keys[0]+":") || tbl.Schema().NumFields() != len(oe.keys)+1 {
 				t.Fatalf("%s %s: schema %s; want the %d OTRF keys", file, when, got, len(oe.keys))
 			}
 			for _, k := range oe.keys {
@@ -190,8 +190,8 @@ func TestWriteOptions(t *testing.T) {
 		t.Fatalf("second replace: %v", err)
 	}
 	mustClose(t, s)
-	if _, err := os.Stat(filepath.Join(dir, tablesDirName, "t", walFileName+tmpSuffix)); !os.IsNotExist(err) {
-		t.Fatalf("temporary WAL after replace: stat got %v; want not exist", err)
+	if tmps, _ := filepath.Glob(filepath.Join(dir, tablesDirName, "t", "*"+tmpSuffix)); len(tmps) != 0 {
+		t.Fatalf("temporary files after replace: %v; want none", tmps)
 	}
 	s = mustOpen(t, dir)
 	defer mustClose(t, s)
@@ -272,7 +272,8 @@ func TestConcurrentWrites(t *testing.T) {
 	s = mustOpen(t, dir)
 	defer mustClose(t, s)
 	tbl := mustTable(t, s, "events")
-	if got, want := tbl.Schema().NumFields(), 1+writers; got != want {
+	// id, one column per writer, and ts.
+	if got, want := tbl.Schema().NumFields(), 2+writers; got != want {
 		t.Fatalf("columns after reopen: got %d; want %d", got, want)
 	}
 	rows := scanRows(t, tbl, []string{"id"})
@@ -299,7 +300,7 @@ func TestWriteAfterClose(t *testing.T) {
 	if _, err := s.Write(context.Background(), "t", appendOpts, []arrow.RecordBatch{a}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Write after Close: got %v; want ErrClosed", err)
 	}
-	if _, err := tbl.write(context.Background(), nil, nil, nil, false); !errors.Is(err, ErrClosed) {
+	if _, err := tbl.write(context.Background(), nil, nil, nil, false, ""); !errors.Is(err, ErrClosed) {
 		t.Fatalf("table write after Close: got %v; want ErrClosed", err)
 	}
 	if err := s.Close(); err != nil {
@@ -319,8 +320,8 @@ func TestWriteFailureIsSticky(t *testing.T) {
 	tbl := mustTable(t, s, "t")
 	tbl.wal.f.Close() // every write and fsync now fails with "file already closed"
 	_, err := s.Write(context.Background(), "t", appendOpts, []arrow.RecordBatch{a})
-	if !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), tbl.walPath) {
-		t.Fatalf("Write on a broken WAL: got %v; want ErrWriteFailed naming %s", err, tbl.walPath)
+	if !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), tbl.wal.path) {
+		t.Fatalf("Write on a broken WAL: got %v; want ErrWriteFailed naming %s", err, tbl.wal.path)
 	}
 	_, err2 := s.Write(context.Background(), "t", appendOpts, []arrow.RecordBatch{a})
 	if !errors.Is(err2, ErrWriteFailed) {

@@ -3,41 +3,68 @@ package storage
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// Table is one append-only table: a WAL on disk and, for now, every row in memory (the
-// head).
+// Table is one append-only table: immutable segments (Parquet) listed by a manifest, WAL
+// generations holding what is not sealed yet, and the head: those rows in memory.
 //
 // Writes go through a commit goroutine owned by the table (group commit): Write validates
 // and evolves the schema under mu, queues its frames and waits; the goroutine takes
 // everything queued, writes it with one fsync, publishes the rows to the head and
 // answers every waiter. Queue order is validation order is WAL order is head order, so
 // replaying the WAL rebuilds exactly the schema Write validated against.
+//
+// Everything that changes the WAL generation or the manifest (rotation, the swap at the
+// end of a seal, compaction or retention, Replace) also runs on the commit goroutine, as
+// an op, so it is serialized with commits without a second lock on the write path. The
+// heavy part of maintenance (encoding Parquet) runs outside it, under maint.
 type Table struct {
-	name    string
-	dir     string
-	walPath string
+	name string
+	dir  string
+	fs   fileSystem
+	opts TableOptions
+	now  func() time.Time
+	kick func() // asks the store's maintenance loop to look at this table
 
-	// wal is touched only by the commit goroutine (and by Open/replace before or inside it).
+	// wal is touched only by the commit goroutine (and by Open before it starts).
 	wal *wal
 
 	notify chan struct{} // cap 1: "the queue is not empty"
+	ops    chan *tableOp // maintenance steps to run on the commit goroutine
 	stop   chan struct{} // closed by close
 	done   chan struct{} // closed when the commit goroutine returns
+
+	// maint serializes maintenance (seal, compact, retention) of this table.
+	maint sync.Mutex
 
 	mu sync.Mutex
 	// schema is the schema of the committed rows; nil until the first commit.
 	schema *arrow.Schema
-	// batches is the head: committed batches in stored form, owned by the table. It is
-	// only appended to or replaced by a new slice, never modified in place, so a scan may
-	// keep a prefix of it.
+	// batches is the head: committed batches in stored form, owned by the table, and
+	// heads their metadata (same length). Only appended to or replaced by a new slice,
+	// never modified in place, so a scan may keep a prefix of it.
 	batches []arrow.RecordBatch
+	heads   []headMeta
 	rows    int64
+	// segments are the live sealed segments, each holding one reference for the table.
+	segments []*segment
+	// man is the last durable manifest.
+	man *manifest
+	// epoch counts Replaces: a maintenance job started in an older epoch is discarded.
+	epoch uint64
+	// ids are the remembered client batch ids (rows of their Write), idOrder their
+	// arrival order (bounded by maxBatchIDs), inflight those queued but not committed.
+	ids      map[string]int64
+	idOrder  []string
+	inflight map[string]*commitReq
 	// pending is schema plus every queued write: what the next Write is validated against.
 	pending *arrow.Schema
 	queue   []*commitReq
@@ -47,17 +74,35 @@ type Table struct {
 	stats  TableStats
 }
 
+// headMeta is what the table keeps beside each head batch.
+type headMeta struct {
+	minTS, maxTS int64     // its ts range, microseconds
+	at           time.Time // when it was committed (for SealAge)
+	id           string    // the call's batch id, on the call's last batch only
+	callRows     int64     // the call's rows, beside id
+}
+
 // TableStats are counters of one table since Open.
 type TableStats struct {
 	// Rows and Batches are what the head holds.
 	Rows    int64
 	Batches int
-	// WALBytes is the size of the WAL's acknowledged frames.
+	// WALBytes is the size of the current WAL generation's acknowledged frames.
 	WALBytes int64
 	// Commits is the number of Write calls committed, Syncs the number of WAL fsyncs
 	// they took: Commits/Syncs is the group-commit factor.
 	Commits int64
 	Syncs   int64
+	// Segments, SegmentRows and SegmentBytes describe the sealed segments.
+	Segments     int
+	SegmentRows  int64
+	SegmentBytes int64
+	// Seals, Compactions and WindowsDeleted count maintenance since Open.
+	Seals          int64
+	Compactions    int64
+	WindowsDeleted int64
+	// DuplicateBatches counts Writes answered from a remembered batch id.
+	DuplicateBatches int64
 }
 
 // commitReq is one Write call waiting for the commit goroutine.
@@ -67,20 +112,56 @@ type commitReq struct {
 	rows    int64
 	schema  *arrow.Schema // the table schema once this call is applied
 	replace bool          // IfExistsReplace: the call becomes the table's whole content
+	id      string        // client batch id, or ""
 	done    chan error    // cap 1
+	// finished is closed once the outcome (err) is known, for retries waiting on it.
+	finished chan struct{}
+	err      error
 }
 
-func newTable(name, dir string, w *wal) *Table {
-	t := &Table{
-		name:    name,
-		dir:     dir,
-		walPath: filepath.Join(dir, walFileName),
-		wal:     w,
-		notify:  make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+// tableOp is a function run on the commit goroutine.
+type tableOp struct {
+	fn   func() error
+	done chan error
+}
+
+// segment is a live segment file. refs counts the table's reference (while listed) and
+// every scan's; the file is deleted when the last reference goes and dead is set (it was
+// removed from the manifest).
+type segment struct {
+	meta SegmentMeta
+	path string
+	refs atomic.Int32
+	dead atomic.Bool
+}
+
+func (s *segment) acquire() { s.refs.Add(1) }
+
+func (s *segment) release() {
+	if s.refs.Add(-1) == 0 && s.dead.Load() {
+		if err := os.Remove(s.path); err != nil {
+			slog.Warn("storage: removing obsolete segment", "path", s.path, "err", err)
+		}
 	}
-	return t
+}
+
+func newTable(name, dir string, w *wal, fsys fileSystem, opts TableOptions, now func() time.Time) *Table {
+	return &Table{
+		name:     name,
+		dir:      dir,
+		fs:       fsys,
+		opts:     opts,
+		now:      now,
+		kick:     func() {},
+		wal:      w,
+		notify:   make(chan struct{}, 1),
+		ops:      make(chan *tableOp),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		ids:      map[string]int64{},
+		inflight: map[string]*commitReq{},
+		man:      &manifest{WALStart: 1, NextSegment: 1},
+	}
 }
 
 // start launches the commit goroutine; close stops it.
@@ -105,11 +186,15 @@ func (t *Table) Schema() *arrow.Schema {
 	return t.schema
 }
 
-// Rows returns the number of committed rows in the table.
+// Rows returns the number of committed rows in the table (segments and head).
 func (t *Table) Rows() int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.rows
+	n := t.rows
+	for _, s := range t.segments {
+		n += s.meta.Rows
+	}
+	return n
 }
 
 // Stats returns the table's counters.
@@ -119,7 +204,23 @@ func (t *Table) Stats() TableStats {
 	st := t.stats
 	st.Rows = t.rows
 	st.Batches = len(t.batches)
+	st.Segments = len(t.segments)
+	for _, s := range t.segments {
+		st.SegmentRows += s.meta.Rows
+		st.SegmentBytes += s.meta.Bytes
+	}
 	return st
+}
+
+// Segments returns the metadata of the live segments (zone maps included), oldest first.
+func (t *Table) Segments() []SegmentMeta {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]SegmentMeta, len(t.segments))
+	for i, s := range t.segments {
+		out[i] = s.meta
+	}
+	return out
 }
 
 // committed reports whether the table has at least one committed write, i.e. a schema.
@@ -129,12 +230,31 @@ func (t *Table) committed() bool {
 	return t.schema != nil
 }
 
+// rememberID records a committed batch id; t.mu must be held.
+func (t *Table) rememberID(id string, rows int64) {
+	if id == "" {
+		return
+	}
+	if _, ok := t.ids[id]; ok {
+		return
+	}
+	t.ids[id] = rows
+	t.idOrder = append(t.idOrder, id)
+	if len(t.idOrder) > maxBatchIDs {
+		drop := len(t.idOrder) - maxBatchIDs
+		for _, old := range t.idOrder[:drop] {
+			delete(t.ids, old)
+		}
+		t.idOrder = append([]string(nil), t.idOrder[drop:]...)
+	}
+}
+
 // write validates recs (stored form, owned by the call from now on) against the pending
 // schema, queues them and waits until they are fsynced and visible, or failed. Once
 // queued the call waits for the outcome even if ctx is cancelled, so that its result is
 // never ambiguous; the wait is one fsync.
-func (t *Table) write(ctx context.Context, recs []arrow.RecordBatch, orig []*arrow.Schema, frames [][]byte, replace bool) (int64, error) {
-	req := &commitReq{recs: recs, frames: frames, replace: replace, done: make(chan error, 1)}
+func (t *Table) write(ctx context.Context, recs []arrow.RecordBatch, orig []*arrow.Schema, frames [][]byte, replace bool, id string) (int64, error) {
+	req := &commitReq{recs: recs, frames: frames, replace: replace, id: id, done: make(chan error, 1), finished: make(chan struct{})}
 	for _, rec := range recs {
 		req.rows += rec.NumRows()
 	}
@@ -155,6 +275,26 @@ func (t *Table) write(ctx context.Context, recs []arrow.RecordBatch, orig []*arr
 		t.mu.Unlock()
 		return fail(err)
 	}
+	if id != "" && !replace {
+		if rows, ok := t.ids[id]; ok {
+			t.stats.DuplicateBatches++
+			t.mu.Unlock()
+			releaseAll(recs)
+			return rows, nil
+		}
+		if prev := t.inflight[id]; prev != nil {
+			t.mu.Unlock()
+			releaseAll(recs)
+			<-prev.finished
+			if prev.err != nil {
+				return 0, prev.err
+			}
+			t.mu.Lock()
+			t.stats.DuplicateBatches++
+			t.mu.Unlock()
+			return prev.rows, nil
+		}
+	}
 	schema := t.pending
 	if replace {
 		schema = nil
@@ -174,6 +314,9 @@ func (t *Table) write(ctx context.Context, recs []arrow.RecordBatch, orig []*arr
 	t.pending = schema
 	req.schema = schema
 	t.queue = append(t.queue, req)
+	if id != "" {
+		t.inflight[id] = req
+	}
 	t.mu.Unlock()
 
 	select {
@@ -194,11 +337,27 @@ func (t *Table) commitLoop() {
 		select {
 		case <-t.notify:
 			t.commitQueued()
+		case op := <-t.ops:
+			t.commitQueued()
+			op.done <- op.fn()
 		case <-t.stop:
 			t.commitQueued()
 			return
 		}
 	}
+}
+
+// runOp runs fn on the commit goroutine and returns its error.
+func (t *Table) runOp(ctx context.Context, fn func() error) error {
+	op := &tableOp{fn: fn, done: make(chan error, 1)}
+	select {
+	case t.ops <- op:
+	case <-t.done:
+		return fmt.Errorf("table %q: %w", t.name, ErrClosed)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-op.done
 }
 
 // commitQueued commits every queued request: runs of appends share one write and one
@@ -239,38 +398,71 @@ func (t *Table) commitAppends(group []*commitReq) {
 		t.answer(group, t.setFailed(err))
 		return
 	}
+	now := t.now()
 	t.mu.Lock()
 	for _, r := range group {
-		t.batches = append(t.batches, r.recs...)
-		t.rows += r.rows
-		r.recs = nil
+		t.publish(r, now)
 	}
 	t.schema = group[len(group)-1].schema
 	t.stats.Commits += int64(len(group))
 	t.stats.Syncs++
 	t.stats.WALBytes = t.wal.size
+	full := t.rows >= t.opts.SealRows
 	t.mu.Unlock()
 	t.answer(group, nil)
+	if full {
+		t.kick()
+	}
 }
 
-// commitReplace makes r the table's whole content: the new WAL is written to a temporary
-// file, fsynced, renamed over the old one, and the directory fsynced; only then is the
-// head swapped. A crash at any point leaves either the old or the new WAL, whole.
+// publish appends r's batches to the head; t.mu must be held.
+func (t *Table) publish(r *commitReq, now time.Time) {
+	for i, rec := range r.recs {
+		lo, hi, _ := tsRange(rec)
+		hm := headMeta{minTS: lo, maxTS: hi, at: now}
+		if i == len(r.recs)-1 {
+			hm.id, hm.callRows = r.id, r.rows
+		}
+		t.batches = append(t.batches, rec)
+		t.heads = append(t.heads, hm)
+	}
+	t.rows += r.rows
+	r.recs = nil
+	t.rememberID(r.id, r.rows)
+}
+
+// commitReplace makes r the table's whole content: the new WAL generation is written to
+// a temporary file and fsynced, a manifest with no segments that starts at that
+// generation is swapped in, the temporary file is renamed into place and the directory
+// fsynced; only then are the head and segments swapped. Recovery finishes the rename if
+// the manifest names the generation (see DESIGN.md), so a crash leaves either the old or
+// the new table, whole.
 func (t *Table) commitReplace(r *commitReq) {
 	if err := t.stickyErr(); err != nil {
 		t.answer([]*commitReq{r}, err)
 		return
 	}
-	tmp := t.walPath + tmpSuffix
+	gen := t.wal.gen + 1
+	path := filepath.Join(t.dir, walName(gen))
+	tmp := path + tmpSuffix
 	_ = os.Remove(tmp)
-	nw, err := createWAL(tmp)
+	t.mu.Lock()
+	man := &manifest{WALStart: gen, NextSegment: t.man.NextSegment}
+	t.mu.Unlock()
+	var nw *wal
+	schemaBytes, err := encodeSchema(r.schema)
 	if err == nil {
-		err = nw.append(r.frames)
-		if err == nil {
-			if err = os.Rename(tmp, t.walPath); err != nil {
-				err = fmt.Errorf("rename %s to %s: %w", tmp, t.walPath, err)
-			} else {
-				err = syncDir(t.dir)
+		man.Schema = schemaBytes
+		nw, err = createWAL(t.fs, tmp, gen)
+	}
+	if err == nil {
+		if err = nw.append(r.frames); err == nil {
+			if err = writeManifest(t.fs, t.dir, man); err == nil {
+				if err = os.Rename(tmp, path); err != nil {
+					err = fmt.Errorf("rename %s to %s: %w", tmp, path, err)
+				} else {
+					err = syncDir(t.dir)
+				}
 			}
 		}
 		if err != nil {
@@ -282,30 +474,70 @@ func (t *Table) commitReplace(r *commitReq) {
 		t.answer([]*commitReq{r}, t.setFailed(err))
 		return
 	}
-	nw.path = t.walPath
+	nw.path = path
 	old := t.wal
 	t.wal = nw
 	_ = old.close()
 
+	now := t.now()
 	t.mu.Lock()
-	prev := t.batches
-	t.batches = r.recs
-	r.recs = nil
-	t.rows = r.rows
+	prev, prevSegs := t.batches, t.segments
+	t.batches, t.heads, t.segments, t.rows = nil, nil, nil, 0
+	t.ids, t.idOrder = map[string]int64{}, nil
+	t.man = man
+	t.epoch++
+	t.publish(r, now)
 	t.schema = r.schema
 	t.stats.Commits++
 	t.stats.Syncs++
 	t.stats.WALBytes = nw.size
 	t.mu.Unlock()
 	releaseAll(prev)
+	for _, s := range prevSegs {
+		s.dead.Store(true)
+		s.release()
+	}
+	t.removeWALsBefore(gen)
 	t.answer([]*commitReq{r}, nil)
+}
+
+// removeWALsBefore deletes WAL generations below gen (they are in segments, or replaced).
+func (t *Table) removeWALsBefore(gen uint64) {
+	entries, err := os.ReadDir(t.dir)
+	if err != nil {
+		slog.Warn("storage: listing WAL generations", "dir", t.dir, "err", err)
+		return
+	}
+	removed := false
+	for _, e := range entries {
+		if g, ok := parseWALName(e.Name()); ok && g < gen {
+			if err := os.Remove(filepath.Join(t.dir, e.Name())); err != nil {
+				slog.Warn("storage: removing sealed WAL generation", "path", filepath.Join(t.dir, e.Name()), "err", err)
+			}
+			removed = true
+		}
+	}
+	if removed {
+		if err := syncDir(t.dir); err != nil {
+			slog.Warn("storage: fsync after removing WAL generations", "dir", t.dir, "err", err)
+		}
+	}
 }
 
 // answer completes the requests with err, releasing what they still own.
 func (t *Table) answer(reqs []*commitReq, err error) {
+	t.mu.Lock()
+	for _, r := range reqs {
+		if r.id != "" && t.inflight[r.id] == r {
+			delete(t.inflight, r.id)
+		}
+	}
+	t.mu.Unlock()
 	for _, r := range reqs {
 		releaseAll(r.recs)
 		r.recs = nil
+		r.err = err
+		close(r.finished)
 		r.done <- err
 	}
 }
@@ -327,7 +559,8 @@ func (t *Table) setFailed(cause error) error {
 }
 
 // close stops the commit goroutine after it has committed what was queued, closes the WAL
-// and releases the head. Scans already running keep their own references.
+// and releases the head and the table's segment references (files stay). Scans already
+// running keep their own references.
 func (t *Table) close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -338,12 +571,17 @@ func (t *Table) close() error {
 	t.mu.Unlock()
 	close(t.stop)
 	<-t.done
+	t.maint.Lock() // wait for a maintenance job to notice
+	t.maint.Unlock()
 	err := t.wal.close()
 	t.mu.Lock()
-	head := t.batches
-	t.batches = nil
+	head, segs := t.batches, t.segments
+	t.batches, t.heads, t.segments = nil, nil, nil
 	t.mu.Unlock()
 	releaseAll(head)
+	for _, s := range segs {
+		s.release()
+	}
 	return err
 }
 

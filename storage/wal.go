@@ -4,23 +4,38 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
-// wal is a table's open write-ahead log. It is used by the table's commit goroutine only
-// (and by Open before that goroutine starts), so it needs no lock.
+// wal is one open WAL generation of a table. It is used by the table's commit goroutine
+// only (and by Open before that goroutine starts), so it needs no lock.
 //
 // Invariant: size is the end of the last frame that was written and fsynced; everything
 // in the file before size is complete frames, and nothing after it was acknowledged.
 type wal struct {
 	path string
-	f    *os.File
+	gen  uint64
+	f    writableFile
 	size int64
+}
+
+// walName is the file name of WAL generation gen; names sort in generation order.
+func walName(gen uint64) string { return fmt.Sprintf("%s%016d%s", walPrefix, gen, walSuffix) }
+
+// parseWALName returns the generation of a WAL file name.
+func parseWALName(name string) (uint64, bool) {
+	if !strings.HasPrefix(name, walPrefix) || !strings.HasSuffix(name, walSuffix) {
+		return 0, false
+	}
+	g, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, walPrefix), walSuffix), 10, 64)
+	return g, err == nil
 }
 
 // createWAL creates an empty WAL at path (which must not exist) and makes its directory
 // entry durable.
-func createWAL(path string) (*wal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
+func createWAL(fsys fileSystem, path string, gen uint64) (*wal, error) {
+	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("create WAL %s: %w", path, err)
 	}
@@ -32,16 +47,16 @@ func createWAL(path string) (*wal, error) {
 		f.Close()
 		return nil, err
 	}
-	return &wal{path: path, f: f}, nil
+	return &wal{path: path, gen: gen, f: f}, nil
 }
 
 // openWAL opens an existing WAL whose complete frames end at size (as found by replay).
-func openWAL(path string, size int64) (*wal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, filePerm)
+func openWAL(fsys fileSystem, path string, gen uint64, size int64) (*wal, error) {
+	f, err := fsys.OpenFile(path, os.O_RDWR, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("open WAL %s: %w", path, err)
 	}
-	return &wal{path: path, f: f, size: size}, nil
+	return &wal{path: path, gen: gen, f: f, size: size}, nil
 }
 
 // append writes frames after the last good frame and fsyncs. On error it truncates the
@@ -50,7 +65,11 @@ func openWAL(path string, size int64) (*wal, error) {
 func (w *wal) append(frames [][]byte) error {
 	off := w.size
 	for _, fr := range frames {
-		if _, err := w.f.WriteAt(fr, off); err != nil {
+		n, err := w.f.WriteAt(fr, off)
+		if err == nil && n < len(fr) {
+			err = fmt.Errorf("short write: %d of %d bytes", n, len(fr))
+		}
+		if err != nil {
 			return w.undo(fmt.Errorf("write WAL %s at offset %d: %w", w.path, off, err))
 		}
 		off += int64(len(fr))

@@ -29,9 +29,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var errFrameTooLarge = errors.New("batch too large for one WAL frame")
 
 // encodeFrame returns rec as one frame, header included. framesLeft is the number of
-// frames of the same Write call that follow it.
-func encodeFrame(rec arrow.RecordBatch, framesLeft int) ([]byte, error) {
-	md := arrow.NewMetadata([]string{metaFramesLeft}, []string{strconv.Itoa(framesLeft)})
+// frames of the same Write call that follow it. batchID, when set, is the call's client
+// batch id (written on the call's first frame).
+func encodeFrame(rec arrow.RecordBatch, framesLeft int, batchID string) ([]byte, error) {
+	keys, vals := []string{metaFramesLeft}, []string{strconv.Itoa(framesLeft)}
+	if batchID != "" {
+		keys, vals = append(keys, metaBatchID), append(vals, batchID)
+	}
+	md := arrow.NewMetadata(keys, vals)
 	schema := arrow.NewSchema(rec.Schema().Fields(), &md)
 	framed := array.NewRecordBatch(schema, rec.Columns(), rec.NumRows())
 	defer framed.Release()
@@ -98,53 +103,57 @@ func (h frameHeader) checkPayload(payload []byte) bool {
 // the number of frames of the same Write call that follow it. A panic in the IPC decoder
 // (a malformed payload that still passed the CRC) is returned as an error, so that a bad
 // WAL is reported, not fatal to the process.
-func decodePayload(payload []byte) (rec arrow.RecordBatch, left int, err error) {
+func decodePayload(payload []byte) (rec arrow.RecordBatch, left int, id string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if rec != nil {
 				rec.Release()
 			}
-			rec, left, err = nil, 0, fmt.Errorf("decode Arrow IPC stream: panic: %v", p)
+			rec, left, id, err = nil, 0, "", fmt.Errorf("decode Arrow IPC stream: panic: %v", p)
 		}
 	}()
 	return decodeIPC(payload)
 }
 
-func decodeIPC(payload []byte) (arrow.RecordBatch, int, error) {
+func decodeIPC(payload []byte) (arrow.RecordBatch, int, string, error) {
 	r, err := ipc.NewReader(bytes.NewReader(payload), ipc.WithAllocator(mem))
 	if err != nil {
-		return nil, 0, fmt.Errorf("decode Arrow IPC schema: %w", err)
+		return nil, 0, "", fmt.Errorf("decode Arrow IPC schema: %w", err)
 	}
 	defer r.Release()
 	left := -1
+	id := ""
 	if md := r.Schema().Metadata(); md.Len() > 0 {
 		if i := md.FindKey(metaFramesLeft); i >= 0 {
 			if n, err := strconv.Atoi(md.Values()[i]); err == nil && n >= 0 {
 				left = n
 			}
 		}
+		if i := md.FindKey(metaBatchID); i >= 0 {
+			id = md.Values()[i]
+		}
 	}
 	if left < 0 {
-		return nil, 0, fmt.Errorf("frame schema lacks a valid %q metadata value", metaFramesLeft)
+		return nil, 0, "", fmt.Errorf("frame schema lacks a valid %q metadata value", metaFramesLeft)
 	}
 	if !r.Next() {
 		if err := r.Err(); err != nil {
-			return nil, 0, fmt.Errorf("decode Arrow IPC record batch: %w", err)
+			return nil, 0, "", fmt.Errorf("decode Arrow IPC record batch: %w", err)
 		}
-		return nil, 0, fmt.Errorf("Arrow IPC stream holds no record batch")
+		return nil, 0, "", fmt.Errorf("Arrow IPC stream holds no record batch")
 	}
 	rec := r.RecordBatch()
 	rec.Retain()
 	if r.Next() {
 		rec.Release()
-		return nil, 0, fmt.Errorf("Arrow IPC stream holds more than one record batch")
+		return nil, 0, "", fmt.Errorf("Arrow IPC stream holds more than one record batch")
 	}
 	if err := r.Err(); err != nil {
 		rec.Release()
-		return nil, 0, fmt.Errorf("decode Arrow IPC stream end: %w", err)
+		return nil, 0, "", fmt.Errorf("decode Arrow IPC stream end: %w", err)
 	}
 	// Strip the WAL's own metadata so that the head holds the batch as it was written.
 	plain := array.NewRecordBatch(arrow.NewSchema(rec.Schema().Fields(), nil), rec.Columns(), rec.NumRows())
 	rec.Release()
-	return plain, left, nil
+	return plain, left, id, nil
 }

@@ -24,7 +24,8 @@ type replayResult struct {
 }
 
 // replayWAL reads the WAL at path and calls apply, in order, for every record batch of
-// every complete Write call. apply takes ownership of the batch.
+// every complete Write call, once per call with the call's batches (apply takes
+// ownership of them) and its client batch id ("" if none).
 //
 // What it trusts: a frame whose header is plausible, whose payload matches its CRC and
 // decodes as a one-batch Arrow IPC stream, and only whole Write calls (the call's last
@@ -33,7 +34,7 @@ type replayResult struct {
 // fsynced. Anything a crash cannot produce is refused with ErrCorrupt and a FATAL
 // message naming path and offset: a bad frame with a valid frame somewhere after it, a
 // frame with a valid CRC that does not decode, frames of a call out of sequence.
-func replayWAL(ctx context.Context, path string, apply func(rec arrow.RecordBatch) error) (replayResult, error) {
+func replayWAL(ctx context.Context, path string, apply func(call []arrow.RecordBatch, batchID string) error) (replayResult, error) {
 	var res replayResult
 	f, err := os.OpenFile(path, os.O_RDWR, filePerm)
 	if err != nil {
@@ -51,6 +52,7 @@ func replayWAL(ctx context.Context, path string, apply func(rec arrow.RecordBatc
 		off      int64               // offset of the next frame
 		call     []arrow.RecordBatch // batches of the call being read
 		callLeft = -1                // frames the current call still expects; -1: none open
+		callID   string              // the current call's client batch id
 		hdr      [frameHeaderSize]byte
 	)
 	releaseCall := func() {
@@ -91,7 +93,7 @@ func replayWAL(ctx context.Context, path string, apply func(rec arrow.RecordBatc
 			bad = off
 			break
 		}
-		rec, left, err := decodePayload(payload)
+		rec, left, id, err := decodePayload(payload)
 		if err != nil {
 			return res, fmt.Errorf("FATAL: %s: frame at offset %d has a valid CRC but does not decode: %v; refusing to open the table: %w",
 				path, off, err, ErrCorrupt)
@@ -101,21 +103,19 @@ func replayWAL(ctx context.Context, path string, apply func(rec arrow.RecordBatc
 			return res, fmt.Errorf("FATAL: %s: frame at offset %d says %d frames of its write follow, the previous frame announced %d more; refusing to open the table: %w",
 				path, off, left, callLeft, ErrCorrupt)
 		}
+		if callLeft < 0 {
+			callID = id
+		}
 		call = append(call, rec)
 		callLeft = left
 		off += frameHeaderSize + int64(h.length)
 		res.frames++
 		if left == 0 {
-			for i, rec := range call {
-				call[i] = nil
-				if err := apply(rec); err != nil {
-					for _, rest := range call[i+1:] {
-						rest.Release()
-					}
-					call = nil
-					return res, fmt.Errorf("FATAL: %s: write ending at offset %d cannot be replayed: %v; refusing to open the table: %w",
-						path, off, err, ErrCorrupt)
-				}
+			batches := call
+			call = nil
+			if err := apply(batches, callID); err != nil {
+				return res, fmt.Errorf("FATAL: %s: write ending at offset %d cannot be replayed: %v; refusing to open the table: %w",
+					path, off, err, ErrCorrupt)
 			}
 			call = nil
 			callLeft = -1

@@ -32,7 +32,7 @@ func walFixture(t *testing.T, calls ...[]arrow.RecordBatch) (dir string, wal []b
 	return dir, wal, ends
 }
 
-func walPathOf(dir string) string { return filepath.Join(dir, tablesDirName, "t", walFileName) }
+func walPathOf(dir string) string { return filepath.Join(dir, tablesDirName, "t", walName(1)) }
 
 // reopenWith replaces the WAL of table t in dir with data and opens the store.
 func reopenWith(t *testing.T, dir string, data []byte) (*Store, error) {
@@ -185,7 +185,7 @@ func TestEmptyTableDirIsRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, tablesDirName, "emptywal", walFileName), []byte{1, 2, 3}, filePerm); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, tablesDirName, "emptywal", walName(1)), []byte{1, 2, 3}, filePerm); err != nil {
 		t.Fatal(err)
 	}
 	s = mustOpen(t, dir)
@@ -226,7 +226,7 @@ func FuzzReplayWAL(f *testing.F) {
 		mustWrite(f, s, "t", c...)
 	}
 	tbl := mustTable(f, s, "t")
-	wal, err := os.ReadFile(tbl.walPath)
+	wal, err := os.ReadFile(tbl.wal.path)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -235,13 +235,13 @@ func FuzzReplayWAL(f *testing.F) {
 	f.Add(wal[:len(wal)/2])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), walFileName)
+		path := filepath.Join(t.TempDir(), walName(1))
 		if err := os.WriteFile(path, data, filePerm); err != nil {
 			t.Fatal(err)
 		}
 		var recs []arrow.RecordBatch
-		res, err := replayWAL(context.Background(), path, func(rec arrow.RecordBatch) error {
-			recs = append(recs, rec)
+		res, err := replayWAL(context.Background(), path, func(call []arrow.RecordBatch, _ string) error {
+			recs = append(recs, call...)
 			return nil
 		})
 		releaseAll(recs)

@@ -1,0 +1,500 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// withDefaults fills the zero fields of o.
+func (o TableOptions) withDefaults() TableOptions {
+	if len(o.TimeFields) == 0 {
+		o.TimeFields = DefaultTimeFields
+	}
+	if len(o.PartitionKeys) == 0 {
+		o.PartitionKeys = DefaultPartitionKeys
+	}
+	if o.Shards <= 0 {
+		o.Shards = defaultShards
+	}
+	if o.Window <= 0 {
+		o.Window = defaultWindow
+	}
+	if o.SealRows <= 0 {
+		o.SealRows = defaultSealRows
+	}
+	if o.SealAge <= 0 {
+		o.SealAge = defaultSealAge
+	}
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = defaultRowGroupRows
+	}
+	if o.CompactRows <= 0 {
+		o.CompactRows = defaultCompactRows
+	}
+	return o
+}
+
+// merge returns o with its zero fields taken from d.
+func (o TableOptions) merge(d TableOptions) TableOptions {
+	if len(o.TimeFields) == 0 {
+		o.TimeFields = d.TimeFields
+	}
+	if len(o.PartitionKeys) == 0 {
+		o.PartitionKeys = d.PartitionKeys
+	}
+	if o.Shards == 0 {
+		o.Shards = d.Shards
+	}
+	if o.Window == 0 {
+		o.Window = d.Window
+	}
+	if o.SealRows == 0 {
+		o.SealRows = d.SealRows
+	}
+	if o.SealAge == 0 {
+		o.SealAge = d.SealAge
+	}
+	if o.RowGroupRows == 0 {
+		o.RowGroupRows = d.RowGroupRows
+	}
+	if o.CompactRows == 0 {
+		o.CompactRows = d.CompactRows
+	}
+	if o.RetentionAge == 0 {
+		o.RetentionAge = d.RetentionAge
+	}
+	if o.RetentionBytes == 0 {
+		o.RetentionBytes = d.RetentionBytes
+	}
+	return o
+}
+
+// Seal writes the head as it is now into segments (see DESIGN.md, "Sealing") and drops
+// it from memory and from the WAL. Writes go on meanwhile, into a new WAL generation;
+// scans see the same rows before and after. It does nothing for an empty head.
+func (t *Table) Seal(ctx context.Context) error {
+	t.maint.Lock()
+	defer t.maint.Unlock()
+	var (
+		k      int
+		newGen uint64
+		epoch  uint64
+	)
+	// 1. On the commit goroutine: rotate the WAL, so that generations below newGen hold
+	// exactly the first k head batches.
+	err := t.runOp(ctx, func() error {
+		if err := t.stickyErr(); err != nil {
+			return err
+		}
+		t.mu.Lock()
+		k, epoch = len(t.batches), t.epoch
+		t.mu.Unlock()
+		if k == 0 {
+			return nil
+		}
+		newGen = t.wal.gen + 1
+		nw, err := createWAL(t.fs, filepath.Join(t.dir, walName(newGen)), newGen)
+		if err != nil {
+			return fmt.Errorf("seal table %q: rotate WAL: %w", t.name, err)
+		}
+		old := t.wal
+		t.wal = nw
+		if err := old.close(); err != nil {
+			slog.Warn("storage: closing rotated WAL", "path", old.path, "err", err)
+		}
+		t.mu.Lock()
+		t.stats.WALBytes = 0
+		t.mu.Unlock()
+		return nil
+	})
+	if err != nil || k == 0 {
+		return err
+	}
+
+	// 2. Off the commit goroutine: encode the prefix as segments.
+	t.mu.Lock()
+	if t.epoch != epoch {
+		t.mu.Unlock()
+		return nil // replaced meanwhile: the prefix is gone
+	}
+	schema := t.schema
+	prefix := slices.Clone(t.batches[:k])
+	for _, b := range prefix {
+		b.Retain()
+	}
+	heads := slices.Clone(t.heads[:k])
+	nextID := t.man.NextSegment
+	t.mu.Unlock()
+	recs := make([]arrow.RecordBatch, 0, len(prefix))
+	defer releaseAll(recs)
+	for _, b := range prefix {
+		r, err := projectBatch(t.name, schema, b)
+		b.Release()
+		if err != nil {
+			return err
+		}
+		recs = append(recs, r)
+	}
+	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, t.opts, nextID)
+	if err != nil {
+		return fmt.Errorf("seal table %q: %w", t.name, err)
+	}
+
+	// 3. On the commit goroutine: swap the manifest, then the head and segment lists.
+	err = t.runOp(ctx, func() error {
+		t.mu.Lock()
+		if t.epoch != epoch {
+			t.mu.Unlock()
+			removeSegmentFiles(t.dir, metas)
+			return nil
+		}
+		man := t.cloneManifestLocked()
+		man.Segments = append(man.Segments, metas...)
+		man.NextSegment = nextID + uint64(len(metas))
+		man.WALStart = newGen
+		for _, h := range heads {
+			if h.id != "" {
+				man.BatchIDs = append(man.BatchIDs, batchIDEntry{ID: h.id, Rows: h.callRows})
+			}
+		}
+		if len(man.BatchIDs) > maxBatchIDs {
+			man.BatchIDs = man.BatchIDs[len(man.BatchIDs)-maxBatchIDs:]
+		}
+		sb, err := encodeSchema(t.schema)
+		t.mu.Unlock()
+		if err != nil {
+			removeSegmentFiles(t.dir, metas)
+			return err
+		}
+		man.Schema = sb
+		if err := writeManifest(t.fs, t.dir, man); err != nil {
+			removeSegmentFiles(t.dir, metas)
+			return fmt.Errorf("seal table %q: %w", t.name, err)
+		}
+		t.mu.Lock()
+		t.man = man
+		for _, m := range metas {
+			t.segments = append(t.segments, newSegment(t.dir, m))
+		}
+		old := t.batches[:k]
+		t.batches = slices.Clone(t.batches[k:])
+		t.heads = slices.Clone(t.heads[k:])
+		var sealed int64
+		for _, b := range old {
+			sealed += b.NumRows()
+		}
+		t.rows -= sealed
+		t.stats.Seals++
+		t.mu.Unlock()
+		releaseAll(old)
+		t.removeWALsBefore(newGen)
+		return nil
+	})
+	return err
+}
+
+func newSegment(dir string, m SegmentMeta) *segment {
+	s := &segment{meta: m, path: filepath.Join(dir, m.File)}
+	s.refs.Store(1)
+	return s
+}
+
+func removeSegmentFiles(dir string, metas []SegmentMeta) {
+	for _, m := range metas {
+		os.Remove(filepath.Join(dir, m.File))
+	}
+}
+
+// cloneManifestLocked returns a copy of t.man safe to modify; t.mu must be held.
+func (t *Table) cloneManifestLocked() *manifest {
+	m := *t.man
+	m.Segments = slices.Clone(t.man.Segments)
+	m.BatchIDs = slices.Clone(t.man.BatchIDs)
+	return &m
+}
+
+// replaceSegments swaps the segments named in drop for add in one manifest change, on
+// the commit goroutine; it gives up (removing add's files) if the table was replaced
+// since epoch or a segment of drop is no longer live.
+func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[string]bool, add []SegmentMeta, nextID uint64) (bool, error) {
+	applied := false
+	err := t.runOp(ctx, func() error {
+		t.mu.Lock()
+		live := 0
+		for _, s := range t.segments {
+			if drop[s.meta.File] {
+				live++
+			}
+		}
+		if t.epoch != epoch || live != len(drop) {
+			t.mu.Unlock()
+			removeSegmentFiles(t.dir, add)
+			return nil
+		}
+		man := t.cloneManifestLocked()
+		man.Segments = slices.DeleteFunc(man.Segments, func(m SegmentMeta) bool { return drop[m.File] })
+		man.Segments = append(man.Segments, add...)
+		man.NextSegment = max(man.NextSegment, nextID)
+		t.mu.Unlock()
+		if err := writeManifest(t.fs, t.dir, man); err != nil {
+			removeSegmentFiles(t.dir, add)
+			return err
+		}
+		t.mu.Lock()
+		t.man = man
+		var gone []*segment
+		keep := make([]*segment, 0, len(t.segments))
+		for _, s := range t.segments {
+			if drop[s.meta.File] {
+				gone = append(gone, s)
+			} else {
+				keep = append(keep, s)
+			}
+		}
+		for _, m := range add {
+			keep = append(keep, newSegment(t.dir, m))
+		}
+		t.segments = keep
+		t.mu.Unlock()
+		for _, s := range gone {
+			s.dead.Store(true)
+			s.release() // the file goes when the last scan using it finishes
+		}
+		applied = true
+		return nil
+	})
+	return applied, err
+}
+
+// Compact merges the segments of each (window, shard) that hold fewer than
+// opts.CompactRows rows together into one segment. Scans running meanwhile keep reading
+// the old segments; new scans see the merged one; both see the same rows.
+func (t *Table) Compact(ctx context.Context) error {
+	t.maint.Lock()
+	defer t.maint.Unlock()
+	t.mu.Lock()
+	epoch, schema := t.epoch, t.schema
+	type key struct {
+		w  int64
+		sh int
+	}
+	groups := map[key][]*segment{}
+	var order []key
+	for _, s := range t.segments {
+		k := key{s.meta.Window, s.meta.Shard}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], s)
+	}
+	var jobs [][]*segment
+	for _, k := range order {
+		var small []*segment
+		var rows int64
+		for _, s := range groups[k] {
+			if rows+s.meta.Rows <= t.opts.CompactRows {
+				small = append(small, s)
+				rows += s.meta.Rows
+			}
+		}
+		if len(small) >= 2 {
+			for _, s := range small {
+				s.acquire()
+			}
+			jobs = append(jobs, small)
+		}
+	}
+	t.mu.Unlock()
+	defer func() {
+		for _, j := range jobs {
+			for _, s := range j {
+				s.release()
+			}
+		}
+	}()
+	for _, job := range jobs {
+		if err := t.compactOne(ctx, epoch, schema, job); err != nil {
+			return fmt.Errorf("compact table %q: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// compactOne merges segs (one window and shard) into one segment.
+func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Schema, segs []*segment) error {
+	var recs []arrow.RecordBatch
+	defer func() { releaseAll(recs) }()
+	for _, s := range segs {
+		r, err := openSegmentReader(ctx, s, nil, nil, false)
+		if err != nil {
+			return err
+		}
+		for {
+			b, err := r.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				r.close()
+				return fmt.Errorf("read segment %s: %w", s.path, err)
+			}
+			p, err := projectBatch(t.name, schema, b)
+			b.Release()
+			if err != nil {
+				r.close()
+				return err
+			}
+			recs = append(recs, p)
+		}
+		r.close()
+	}
+	t.mu.Lock()
+	nextID := t.man.NextSegment
+	t.man.NextSegment++ // reserve the id; harmless if the compaction is abandoned
+	t.mu.Unlock()
+	opts := t.opts
+	opts.Shards = 1 // all rows are of one shard already; keep the segment's shard number
+	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, opts, nextID)
+	if err != nil {
+		return err
+	}
+	for i := range metas {
+		metas[i].Shard = segs[0].meta.Shard
+	}
+	drop := map[string]bool{}
+	for _, s := range segs {
+		drop[s.meta.File] = true
+	}
+	applied, err := t.replaceSegments(ctx, epoch, drop, metas, nextID+uint64(len(metas)))
+	if err == nil && applied {
+		t.mu.Lock()
+		t.stats.Compactions++
+		t.mu.Unlock()
+	}
+	return err
+}
+
+// EnforceRetention deletes whole windows of segments: those that ended more than
+// RetentionAge before now, then the oldest while the segments take more than
+// RetentionBytes. The head (rows not sealed yet) is never deleted. It returns the number
+// of windows deleted.
+func (t *Table) EnforceRetention(ctx context.Context, now time.Time) (int, error) {
+	if t.opts.RetentionAge <= 0 && t.opts.RetentionBytes <= 0 {
+		return 0, nil
+	}
+	t.maint.Lock()
+	defer t.maint.Unlock()
+	t.mu.Lock()
+	epoch := t.epoch
+	winBytes := map[int64]int64{}
+	var total int64
+	for _, s := range t.segments {
+		winBytes[s.meta.Window] += s.meta.Bytes
+		total += s.meta.Bytes
+	}
+	t.mu.Unlock()
+	wins := make([]int64, 0, len(winBytes))
+	for w := range winBytes {
+		wins = append(wins, w)
+	}
+	slices.Sort(wins)
+	winLen := t.opts.Window.Microseconds()
+	del := map[int64]bool{}
+	if t.opts.RetentionAge > 0 {
+		cut := now.Add(-t.opts.RetentionAge).UnixMicro()
+		for _, w := range wins {
+			if w+winLen <= cut {
+				del[w] = true
+				total -= winBytes[w]
+			}
+		}
+	}
+	if t.opts.RetentionBytes > 0 {
+		for _, w := range wins {
+			if total <= t.opts.RetentionBytes {
+				break
+			}
+			if !del[w] {
+				del[w] = true
+				total -= winBytes[w]
+			}
+		}
+	}
+	if len(del) == 0 {
+		return 0, nil
+	}
+	drop := map[string]bool{}
+	t.mu.Lock()
+	for _, s := range t.segments {
+		if del[s.meta.Window] {
+			drop[s.meta.File] = true
+		}
+	}
+	t.mu.Unlock()
+	applied, err := t.replaceSegments(ctx, epoch, drop, nil, 0)
+	if err != nil {
+		return 0, fmt.Errorf("retention on table %q: %w", t.name, err)
+	}
+	if !applied {
+		return 0, nil
+	}
+	t.mu.Lock()
+	t.stats.WindowsDeleted += int64(len(del))
+	t.mu.Unlock()
+	return len(del), nil
+}
+
+// maintain runs one round of maintenance on t: seal if the head is full or old, compact,
+// enforce retention.
+func (t *Table) maintain(ctx context.Context, now time.Time) {
+	t.mu.Lock()
+	due := t.rows >= t.opts.SealRows || (len(t.heads) > 0 && now.Sub(t.heads[0].at) >= t.opts.SealAge)
+	closed := t.closed || t.err != nil
+	t.mu.Unlock()
+	if closed {
+		return
+	}
+	if due {
+		if err := t.Seal(ctx); err != nil && !errors.Is(err, ErrClosed) {
+			slog.Error("storage: sealing failed; the rows stay in the WAL and the head", "table", t.name, "err", err)
+		}
+	}
+	if err := t.Compact(ctx); err != nil && !errors.Is(err, ErrClosed) {
+		slog.Error("storage: compaction failed", "table", t.name, "err", err)
+	}
+	if _, err := t.EnforceRetention(ctx, now); err != nil && !errors.Is(err, ErrClosed) {
+		slog.Error("storage: retention failed", "table", t.name, "err", err)
+	}
+}
+
+// maintenanceLoop is the store's background maintenance goroutine.
+func (s *Store) maintenanceLoop(interval time.Duration) {
+	defer close(s.maintDone)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.maintStop:
+			return
+		case <-tick.C:
+		case <-s.maintKick:
+		}
+		for _, t := range s.Tables() {
+			select {
+			case <-s.maintStop:
+				return
+			default:
+			}
+			t.maintain(s.maintCtx, s.now())
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+)
+
+// manifest is a table's durable metadata besides its WAL: what is sealed, and from which
+// WAL generation on the rest is to be replayed. It is replaced atomically as a whole.
+type manifest struct {
+	Version int `json:"version"`
+	// Schema is the table schema when the manifest was written, as an Arrow IPC schema
+	// message. Replaying the WAL generations from WALStart evolves it further.
+	Schema []byte `json:"schema"`
+	// WALStart is the first WAL generation that is not in segments. Older generations are
+	// deleted after the manifest is durable.
+	WALStart uint64 `json:"wal_start"`
+	// NextSegment is the id the next segment file gets.
+	NextSegment uint64 `json:"next_segment"`
+	// Segments are the sealed segments, oldest first.
+	Segments []SegmentMeta `json:"segments"`
+	// BatchIDs are the client batch ids of sealed writes (most recent last), bounded by
+	// maxBatchIDs together with those still in the WAL.
+	BatchIDs []batchIDEntry `json:"batch_ids,omitempty"`
+}
+
+// batchIDEntry is one remembered client batch id and the rows its Write stored.
+type batchIDEntry struct {
+	ID   string `json:"id"`
+	Rows int64  `json:"rows"`
+}
+
+// SegmentMeta describes one immutable segment file: a Parquet file of one (window,
+// shard), sorted by ts, with zone maps per segment and per row group.
+type SegmentMeta struct {
+	// File is the segment's file name in the table directory.
+	File string `json:"file"`
+	// Window is the start of its time window, microseconds since the epoch.
+	Window int64 `json:"window"`
+	Shard  int   `json:"shard"`
+	Rows   int64 `json:"rows"`
+	// Bytes is the file size; Open checks it.
+	Bytes int64 `json:"bytes"`
+	// MinTS and MaxTS bound its ts column, microseconds, inclusive.
+	MinTS int64 `json:"min_ts"`
+	MaxTS int64 `json:"max_ts"`
+	// Columns are the per-column zone maps over the whole segment.
+	Columns map[string]*ColumnStats `json:"columns"`
+	// RowGroups are the Parquet row groups in file order.
+	RowGroups []RowGroupMeta `json:"row_groups"`
+}
+
+// RowGroupMeta is one row group's zone map.
+type RowGroupMeta struct {
+	Rows    int64                   `json:"rows"`
+	MinTS   int64                   `json:"min_ts"`
+	MaxTS   int64                   `json:"max_ts"`
+	Columns map[string]*ColumnStats `json:"columns"`
+}
+
+func (m *SegmentMeta) zone() zone {
+	return zone{rows: m.Rows, minTS: m.MinTS, maxTS: m.MaxTS, cols: m.Columns, haveCols: true}
+}
+
+func (r *RowGroupMeta) zone() zone {
+	return zone{rows: r.Rows, minTS: r.MinTS, maxTS: r.MaxTS, cols: r.Columns, haveCols: true}
+}
+
+// readManifest reads the manifest in dir; (nil, nil) when there is none.
+func readManifest(dir string) (*manifest, error) {
+	path := filepath.Join(dir, manifestFileName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", path, err)
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("FATAL: %s: manifest does not decode: %v; it is written atomically, so this is damage, not a crash; restore it or move the table directory aside: %w", path, err, ErrCorrupt)
+	}
+	if m.Version < 1 || m.Version > manifestVersion {
+		return nil, fmt.Errorf("FATAL: %s: manifest version %d; this build reads versions 1..%d: %w", path, m.Version, manifestVersion, ErrCorrupt)
+	}
+	return &m, nil
+}
+
+// writeManifest replaces the manifest in dir atomically and durably.
+func writeManifest(fsys fileSystem, dir string, m *manifest) error {
+	m.Version = manifestVersion
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	return writeFileSync(fsys, filepath.Join(dir, manifestFileName), data)
+}
+
+// encodeSchema serializes a schema as an Arrow IPC stream with no batches.
+func encodeSchema(s *arrow.Schema) ([]byte, error) {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(s), ipc.WithAllocator(mem))
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encode schema: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeSchema is the inverse of encodeSchema.
+func decodeSchema(b []byte) (s *arrow.Schema, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s, err = nil, fmt.Errorf("decode schema: panic: %v", p)
+		}
+	}()
+	r, err := ipc.NewReader(bytes.NewReader(b), ipc.WithAllocator(mem))
+	if err != nil {
+		return nil, fmt.Errorf("decode schema: %w", err)
+	}
+	defer r.Release()
+	return r.Schema(), nil
+}
