@@ -175,6 +175,19 @@ func (b *binder) bindPredicate(n ast.ExprNode) (predicate, error) {
 	case *ast.AggregateFuncExpr:
 		return nil, b.errAt(ErrInvalid, pos, "aggregate functions are not allowed in WHERE")
 	}
+	switch n.(type) {
+	case *ast.BinaryOperationExpr, *ast.UnaryOperationExpr:
+		// Not a condition operator: only arithmetic is left, which bindScalar binds
+		// (and which is not Boolean).
+		if be, ok := n.(*ast.BinaryOperationExpr); ok {
+			if _, arith := arithOpText[be.Op]; !arith {
+				return nil, b.unsupported(pos, "operator "+strings.ToUpper(be.Op.String()))
+			}
+		}
+		if ue, ok := n.(*ast.UnaryOperationExpr); ok && ue.Op != opcode.Minus && ue.Op != opcode.Plus {
+			return nil, b.unsupported(pos, "operator "+strings.ToUpper(ue.Op.String()))
+		}
+	}
 	v, err := b.bindScalar(n)
 	if err != nil {
 		return nil, err

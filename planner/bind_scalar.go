@@ -58,10 +58,24 @@ func (b *binder) bindScalar(n ast.ExprNode) (expr, error) {
 				return nil, err
 			}
 			return b.arith(arithOpText[e.Op], l, r, pos)
+		case opcode.LogicAnd, opcode.LogicOr, opcode.EQ, opcode.NE, opcode.LT, opcode.LE, opcode.GT, opcode.GE:
+			return b.bindPredicate(n)
 		}
+		return nil, b.unsupported(pos, "operator "+strings.ToUpper(e.Op.String()))
+	case *ast.IsNullExpr, *ast.PatternLikeOrIlikeExpr, *ast.PatternInExpr, *ast.BetweenExpr, *ast.PatternRegexpExpr:
 		return b.bindPredicate(n)
-	case *ast.IsNullExpr, *ast.PatternLikeOrIlikeExpr, *ast.PatternInExpr, *ast.BetweenExpr, *ast.PatternRegexpExpr, *ast.IsTruthExpr:
-		return b.bindPredicate(n)
+	case *ast.IsTruthExpr:
+		x, err := b.bindPredicate(e.Expr)
+		if err != nil {
+			return nil, err
+		}
+		// x IS TRUE / IS FALSE is never NULL; IS NOT TRUE is NOT (x IS TRUE).
+		want := e.True != 0
+		var p predicate = &truthPred{x: x, want: want}
+		if e.Not {
+			p = &notExpr{x: p}
+		}
+		return p, nil
 	case *ast.FuncCallExpr:
 		return b.bindFunc(e)
 	case *ast.CaseExpr:
@@ -307,3 +321,33 @@ func (b *binder) bindCase(e *ast.CaseExpr) (expr, error) {
 
 // describeType names a type for messages.
 func describeType(dt arrow.DataType) string { return fmt.Sprint(canonicalType(dt)) }
+
+// truthPred is x IS TRUE (want) or x IS FALSE: TRUE where x is want, FALSE elsewhere
+// (also where x is NULL).
+type truthPred struct {
+	x    predicate
+	want bool
+}
+
+func (t *truthPred) dataType() arrow.DataType { return arrow.FixedWidthTypes.Boolean }
+func (t *truthPred) String() string {
+	if t.want {
+		return t.x.String() + " IS TRUE"
+	}
+	return t.x.String() + " IS FALSE"
+}
+func (t *truthPred) selectRows(b *batch, sel []int32, want bool, out []int32) []int32 {
+	hit := t.x.selectRows(b, sel, t.want, nil)
+	if want {
+		return append(out, hit...)
+	}
+	j := 0
+	for _, r := range sel {
+		if j < len(hit) && hit[j] == r {
+			j++
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -29,6 +29,8 @@ func collectCols(e expr, used map[int]bool) {
 		used[x.x.idx] = true
 	case *scalarPred:
 		collectCols(x.e, used)
+	case *truthPred:
+		collectCols(x.x, used)
 	case *sigmaPred:
 		for i := range x.names {
 			used[i] = true
@@ -108,6 +110,8 @@ func mapColsRec(e expr, f func(*colRef) expr) expr {
 		return &inScalar{x: n, list: list, not: x.not}
 	case *scalarPred:
 		return &scalarPred{e: mapColsRec(x.e, f)}
+	case *truthPred:
+		return &truthPred{x: asPredicate(mapColsRec(x.x, f)), want: x.want}
 	case *funcExpr:
 		c := *x
 		c.args = mapList(x.args, f)
