@@ -102,3 +102,24 @@ func TestConfigAllowInsecure(t *testing.T) {
 		}
 	}
 }
+
+func TestExposedAddressNeedsTLSAndAuth(t *testing.T) {
+	f := func(ok bool, args ...string) {
+		t.Helper()
+		c, err := parseConfig(t, append([]string{"--data-dir", t.TempDir(), "--listen", "0.0.0.0:8815", "--http-listen", ""}, args...)...)
+		if err == nil {
+			err = c.Validate()
+		}
+		if (err == nil) != ok {
+			t.Fatalf("%v: got %v; want ok=%v", args, err, ok)
+		}
+	}
+	f(false)
+	f(false, "--users", "u.yaml")
+	f(false, "--tls-cert", "c.pem", "--tls-key", "k.pem")
+	f(true, "--users", "u.yaml", "--tls-cert", "c.pem", "--tls-key", "k.pem")
+	f(true, "--jwks", "j.json", "--tls-cert", "c.pem", "--tls-key", "k.pem")
+	f(true, "--insecure")
+	f(true, "--allow-insecure")
+	f(false, "--insecure", "--tls-cert", "c.pem") // cert without key
+}
