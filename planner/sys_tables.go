@@ -190,3 +190,7 @@ func (l *queryLog) table() Table {
 	defer rec.Release()
 	return NewStaticTable(sysQueriesSchema, rec)
 }
+
+// SysQueriesSchema is the schema of sys.queries, which the planner serves itself (a
+// Catalog lists the table for metadata requests; queries never reach it).
+func SysQueriesSchema() *arrow.Schema { return sysQueriesSchema }
