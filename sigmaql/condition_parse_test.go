@@ -98,7 +98,7 @@ func TestRuleDiagnostics(t *testing.T) {
 	const head = "title: t\nid: 1\nlogsource: {product: windows}\ndetection:\n"
 	f(head+"  sel:\n    A|windash|foo: x\n  condition: sel\n", 6, 5, "unknown modifier 'foo'")
 	f(head+"  sel:\n    A: x\n    B|base64offset: x\n  condition: sel\n", 7, 5, "'base64offset' must be followed by 'contains'")
-	f(head+"  sel:\n    A|expand: '%x%'\n  condition: sel\n", 6, 15, "placeholder '%x%' has no value")
+	f(head+"  sel:\n    A|expand: '%x%'\n  condition: sel\n", 6, 15, "placeholder without a value: '%x%'")
 	f(head+"  sel:\n    A|fieldref: 'B*'\n  condition: sel\n", 6, 17, "cannot contain wildcards")
 	f(head+"  sel:\n    A|base64|contains: 'a*'\n  condition: sel\n", 6, 24, "cannot encode the wildcards")
 	f(head+"  sel:\n    A|contains|base64: a\n  condition: sel\n", 6, 5, "'base64' must come before 'contains'")

@@ -199,7 +199,7 @@ func TestConformanceDiagnostics(t *testing.T) {
 	f("null inside a list warns", head+"  sel: {A: [null, x]}\n  condition: sel\n", true, "null inside a value list")
 	f("all of them warns", head+"  a: {A: x}\n  condition: all of them\n", true, "'all of them' is discouraged")
 	f("unused search warns", head+"  a: {A: x}\n  b: {B: x}\n  condition: a\n", true, "search 'b' is never used")
-	f("expand without a value", head+"  sel: {A|expand: '%admins%'}\n  condition: sel\n", false, "placeholder '%admins%' has no value")
+	f("expand without a value", head+"  sel: {A|expand: '%admins%'}\n  condition: sel\n", false, "placeholder without a value: '%admins%'")
 	f("base64 with wildcards", head+"  sel: {A|base64|contains: 'a*'}\n  condition: sel\n", false, "cannot encode the wildcards")
 	f("re with contains", head+"  sel: {A|re|contains: 'a'}\n  condition: sel\n", false, "cannot be combined")
 	f("cidr host bits", head+"  sel: {A|cidr: 'x/8'}\n  condition: sel\n", false, "invalid network")

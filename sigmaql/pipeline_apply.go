@@ -197,11 +197,7 @@ func applyPipeline(r *Rule, p *Pipeline, extra map[string][]string) *posError {
 				break
 			}
 		}
-		what := "placeholder " + missing[0] + " has no value"
-		if len(missing) > 1 {
-			what = "placeholders " + strings.Join(missing, ", ") + " have no value"
-		}
-		return errAt(v, "%s: give values in a placeholder file (rules check --placeholders FILE) or in a pipeline's value_placeholders vars", what)
+		return errAt(v, "placeholder without a value: %s; give values in a placeholder file (rules check --placeholders FILE) or in a pipeline's value_placeholders vars", strings.Join(missing, ", "))
 	}
 	_ = at
 	return nil

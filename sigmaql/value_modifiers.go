@@ -542,7 +542,7 @@ func expandPlaceholders(v *yaml.Node, vars map[string][]string) ([]string, *posE
 		name := s[l[4]:l[5]]
 		vals, ok := vars[name]
 		if !ok || len(vals) == 0 {
-			return nil, errAt(v, "placeholder '%%%s%%' has no value: give it values in a placeholder file (rules check --placeholders FILE) or in a pipeline's value_placeholders vars", name)
+			return nil, errAt(v, "placeholder without a value: '%%%s%%'; give values in a placeholder file (rules check --placeholders FILE) or in a pipeline's value_placeholders vars", name)
 		}
 		seg := unescapePercent(s[last:l[0]])
 		var next []string

@@ -107,7 +107,7 @@ several of them separated by commas; 'none' loads rules as written.
 }
 
 // quotedSpecific elides the quoted specifics of a reason so that rejections group.
-var quotedSpecific = regexp.MustCompile(`'[^']*'|"[^"]*"`)
+var quotedSpecific = regexp.MustCompile(`'[^']*'(, '[^']*')*|"[^"]*"`)
 
 // checkRules loads paths as one ruleset and builds the report.
 func checkRules(paths []string, opts sigmaql.LoadOptions) (*checkReport, error) {

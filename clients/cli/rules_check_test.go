@@ -55,7 +55,7 @@ func TestRulesCheckSigmaHQ(t *testing.T) {
 	names := map[string]bool{}
 	for _, r := range rep.Rejected {
 		ms := placeholderName.FindAllStringSubmatch(r.Reason, -1)
-		if ms == nil || !strings.Contains(r.Reason, "no value") {
+		if ms == nil || !strings.Contains(r.Reason, "placeholder without a value") {
 			t.Errorf("%s:%d: rejected for another reason than an unresolved placeholder: %s", r.Path, r.Line, r.Reason)
 			continue
 		}
