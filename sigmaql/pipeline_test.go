@@ -1,6 +1,7 @@
 package sigmaql
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -127,5 +128,43 @@ func TestPipelineParseErrors(t *testing.T) {
 	}
 	if _, err := ResolvePipeline("nope"); err == nil || !strings.Contains(err.Error(), "neither a built-in") {
 		t.Errorf("ResolvePipeline(nope): got %v", err)
+	}
+}
+
+// TestDocsExamples loads the YAML examples of docs/sigma.md: the pipeline parses, and the
+// filter and correlation load against rules they name.
+func TestDocsExamples(t *testing.T) {
+	data, err := os.ReadFile("../docs/sigma.md")
+	if err != nil {
+		t.Fatalf("read docs/sigma.md: %v", err)
+	}
+	var blocks []string
+	for _, part := range strings.Split(string(data), "```yaml\n")[1:] {
+		blocks = append(blocks, strings.SplitN(part, "```", 2)[0])
+	}
+	if len(blocks) != 3 {
+		t.Fatalf("got %d yaml examples in docs/sigma.md; want 3 (pipeline, filter, correlation)", len(blocks))
+	}
+	mustPipeline(t, blocks[0])
+	rules := `title: whoami
+id: r-w
+name: whoami_execution
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {Image|endswith: '\whoami.exe'}
+  condition: sel
+---
+title: failed logon
+id: r-f
+name: failed_logon
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: 4625}
+  condition: sel
+---
+`
+	rs := mustBuild(t, rules+blocks[1]+"---\n"+blocks[2], LoadOptions{})
+	if len(rs.Rules) != 2 || len(rs.Rules[0].Filters) != 1 || len(rs.Correlations) != 1 {
+		t.Errorf("got %d rules (filters on the first: %v), %d correlations; want 2, 1 filter, 1", len(rs.Rules), rs.Rules[0].Filters, len(rs.Correlations))
 	}
 }
