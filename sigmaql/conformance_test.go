@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // The conformance suite has at least one case per row of SIGMA.md §2.1-2.3. Expected
@@ -472,4 +476,26 @@ correlation:
 	if c := rs.Correlations[0]; c.Type != CorrEventCount || c.Timespan != time.Minute || !c.Generate || !slices.Equal(c.GroupBy, []string{"User"}) {
 		t.Errorf("parsed correlation: got %+v", c)
 	}
+}
+
+// TestConformanceTimePartArrowTimestamp checks the time-part modifiers on a real Arrow
+// timestamp column (the storage `ts` column is Timestamp(us, UTC)).
+func TestConformanceTimePartArrowTimestamp(t *testing.T) {
+	mem := memory.DefaultAllocator
+	typ := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	b := array.NewTimestampBuilder(mem, typ)
+	b.Append(arrow.Timestamp(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC).UnixMicro()))
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "ts", Type: typ, Nullable: true}}, nil), []arrow.Array{b.NewArray()}, 1)
+	f := func(sel string, want bool) {
+		t.Helper()
+		rs := mustBuild(t, confRule("{product: test}", "  sel: {"+sel+"}\n  condition: sel\n"), LoadOptions{})
+		if got := evalBoth(t, rs, rec); got != want {
+			t.Errorf("%s on a timestamp column: got %v; want %v", sel, got, want)
+		}
+	}
+	f("ts|hour: 5", true)
+	f("ts|minute: 6", true)
+	f("ts|week: 10", true)
+	f("ts|year: 2026", true)
+	f("ts|day: 5", false)
 }
