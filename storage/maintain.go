@@ -464,14 +464,14 @@ func (t *Table) maintain(ctx context.Context, now time.Time) {
 		return
 	}
 	if due {
-		if err := t.Seal(ctx); err != nil && !errors.Is(err, ErrClosed) {
+		if err := t.Seal(ctx); err != nil && !quietMaintErr(err) {
 			slog.Error("storage: sealing failed; the rows stay in the WAL and the head", "table", t.name, "err", err)
 		}
 	}
-	if err := t.Compact(ctx); err != nil && !errors.Is(err, ErrClosed) {
+	if err := t.Compact(ctx); err != nil && !quietMaintErr(err) {
 		slog.Error("storage: compaction failed", "table", t.name, "err", err)
 	}
-	if _, err := t.EnforceRetention(ctx, now); err != nil && !errors.Is(err, ErrClosed) {
+	if _, err := t.EnforceRetention(ctx, now); err != nil && !quietMaintErr(err) {
 		slog.Error("storage: retention failed", "table", t.name, "err", err)
 	}
 }
@@ -497,4 +497,9 @@ func (s *Store) maintenanceLoop(interval time.Duration) {
 			t.maintain(s.maintCtx, s.now())
 		}
 	}
+}
+
+// quietMaintErr reports errors that only mean the store is closing.
+func quietMaintErr(err error) bool {
+	return errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled)
 }

@@ -50,7 +50,7 @@ func parseTime(s string) (time.Time, bool) {
 }
 
 // withTS returns rec (normalized form) with its ts column computed from fields, as the
-// first column if rec had none. Rows whose fields are all null or unparseable get ingest.
+// first column (moved there if rec had one). Rows whose fields are all null or unparseable get ingest.
 // The result is a new batch; rec is not released.
 func withTS(table string, rec arrow.RecordBatch, fields []string, ingest time.Time) (arrow.RecordBatch, error) {
 	n := int(rec.NumRows())
@@ -128,12 +128,11 @@ func withTS(table string, rec arrow.RecordBatch, fields []string, ingest time.Ti
 	cols := slices.Clone(rec.Columns())
 	tsField := arrow.Field{Name: TSColumn, Type: tsType, Nullable: true}
 	if ix := sch.FieldIndices(TSColumn); len(ix) > 0 {
-		fieldsOut[ix[0]] = tsField
-		cols[ix[0]] = ts
-	} else {
-		fieldsOut = append([]arrow.Field{tsField}, fieldsOut...)
-		cols = append([]arrow.Array{ts}, cols...)
+		fieldsOut = slices.Delete(fieldsOut, ix[0], ix[0]+1)
+		cols = slices.Delete(cols, ix[0], ix[0]+1)
 	}
+	fieldsOut = append([]arrow.Field{tsField}, fieldsOut...)
+	cols = append([]arrow.Array{ts}, cols...)
 	return array.NewRecordBatch(arrow.NewSchema(fieldsOut, nil), cols, int64(n)), nil
 }
 
