@@ -3,8 +3,6 @@ package sigmaql
 import (
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // ruleWork is a rule being processed by a pipeline: the logsource the pipeline sees
@@ -28,7 +26,6 @@ func applyPipeline(r *Rule, p *Pipeline, extra map[string][]string) *posError {
 		itemApplid: map[*item]map[string]bool{}, vars: map[*item]map[string][]string{},
 		wildcards: map[*item]map[string]bool{}}
 	d := r.det
-	at := &posError{line: r.Line, col: 1}
 	if p != nil {
 		for _, pi := range p.items {
 			if !w.ruleMatches(pi) {
@@ -199,7 +196,6 @@ func applyPipeline(r *Rule, p *Pipeline, extra map[string][]string) *posError {
 		}
 		return errAt(v, "placeholder without a value: %s; give values in a placeholder file (rules check --placeholders FILE) or in a pipeline's value_placeholders vars", strings.Join(missing, ", "))
 	}
-	_ = at
 	return nil
 }
 
@@ -399,6 +395,7 @@ func (w *ruleWork) mapFields(pi *pipelineItem) (bool, *posError) {
 					for _, t := range ts {
 						cp := *it
 						cp.field = t
+						cp.src = slices.Clone(it.src) // later value rewrites are per copy
 						w.markItem(pi, &cp)
 						next = append(next, append(slices.Clone(e), &cp))
 					}
@@ -414,6 +411,3 @@ func (w *ruleWork) mapFields(pi *pipelineItem) (bool, *posError) {
 	}
 	return changed, nil
 }
-
-// unused keeps yaml imported for the node types used in signatures above.
-var _ = yaml.ScalarNode
