@@ -184,7 +184,11 @@ func runIngest(ctx context.Context, c *clients.Client, f *ingestFlags, paths []s
 		return err
 	}
 	el := time.Since(start)
-	fmt.Fprintf(out, "ingested %d events in %d batches into %s in %s (%.0f events/s)", rows, batches, f.table, el.Round(time.Millisecond), float64(rows)/max(el.Seconds(), 1e-9))
+	unit := "batches"
+	if batches == 1 {
+		unit = "batch"
+	}
+	fmt.Fprintf(out, "ingested %d events in %d %s into %s in %s (%.0f events/s)", rows, batches, unit, f.table, el.Round(time.Millisecond), float64(rows)/max(el.Seconds(), 1e-9))
 	if warnings > 0 {
 		fmt.Fprintf(out, "; %d inputs skipped (see warnings)", warnings)
 	}
