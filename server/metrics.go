@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -87,17 +90,36 @@ func newMetrics(tableCount func() float64) *metrics {
 	return m
 }
 
-// rpcMiddleware counts every Flight RPC by method and status code and times it. It runs
-// outermost, so calls refused by authentication are counted too.
-func (m *metrics) rpcMiddleware() flight.ServerMiddleware {
-	observe := func(method string, start time.Time, err error) {
+// rpcMiddleware counts every Flight RPC by method and status code, times it, and logs it:
+// at debug level when it succeeds or fails on the client's side, at warn level for
+// failures of the server (Internal, Unknown, Unavailable, DataLoss). It runs outermost, so
+// calls refused by authentication are counted and logged too.
+func (m *metrics) rpcMiddleware(log *slog.Logger) flight.ServerMiddleware {
+	observe := func(ctx context.Context, method string, start time.Time, err error) {
 		method = method[strings.LastIndexByte(method, '/')+1:]
 		code := status.Code(err)
+		elapsed := time.Since(start)
 		m.rpcs.WithLabelValues(method, code.String()).Inc()
 		if err != nil {
 			m.rpcErrors.WithLabelValues(method).Inc()
 		}
-		m.rpcLatency.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		m.rpcLatency.WithLabelValues(method).Observe(elapsed.Seconds())
+		level := slog.LevelDebug
+		switch code {
+		case codes.Internal, codes.Unknown, codes.Unavailable, codes.DataLoss:
+			level = slog.LevelWarn
+		}
+		if !log.Enabled(ctx, level) {
+			return
+		}
+		attrs := []any{"method", method, "code", code.String(), "duration", elapsed}
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			attrs = append(attrs, "peer", p.Addr.String())
+		}
+		if err != nil {
+			attrs = append(attrs, "error", status.Convert(err).Message())
+		}
+		log.Log(ctx, level, "rpc", attrs...)
 	}
 	return flight.ServerMiddleware{
 		Unary: func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -105,7 +127,7 @@ func (m *metrics) rpcMiddleware() flight.ServerMiddleware {
 			m.inFlight.Inc()
 			defer m.inFlight.Dec()
 			resp, err := handler(ctx, req)
-			observe(info.FullMethod, start, err)
+			observe(ctx, info.FullMethod, start, err)
 			return resp, err
 		},
 		Stream: func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -113,7 +135,7 @@ func (m *metrics) rpcMiddleware() flight.ServerMiddleware {
 			m.inFlight.Inc()
 			defer m.inFlight.Dec()
 			err := handler(srv, ss)
-			observe(info.FullMethod, start, err)
+			observe(ss.Context(), info.FullMethod, start, err)
 			return err
 		},
 	}

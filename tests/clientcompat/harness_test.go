@@ -66,6 +66,7 @@ type node struct {
 	cmd     *exec.Cmd
 	dataDir string
 	addr    string
+	http    string
 	exited  chan struct{}
 	logs    *strings.Builder
 }
@@ -74,7 +75,12 @@ type node struct {
 // users file with testUsers and passes --users.
 func startNode(t *testing.T, auth bool, extraArgs ...string) *node {
 	t.Helper()
-	dataDir := filepath.Join(t.TempDir(), "data")
+	return startNodeIn(t, filepath.Join(t.TempDir(), "data"), auth, extraArgs...)
+}
+
+// startNodeIn is startNode over an existing (or new) data directory.
+func startNodeIn(t *testing.T, dataDir string, auth bool, extraArgs ...string) *node {
+	t.Helper()
 	args := []string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--http-listen", "", "--log-format", "json"}
 	if auth {
 		var sb strings.Builder
@@ -112,9 +118,10 @@ func startNode(t *testing.T, auth bool, extraArgs ...string) *node {
 			var rec struct {
 				Msg  string `json:"msg"`
 				Addr string `json:"flight_sql"`
+				HTTP string `json:"http"`
 			}
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "sigmaflight serving" {
-				n.addr = rec.Addr
+				n.addr, n.http = rec.Addr, rec.HTTP
 				close(ready)
 			}
 		}
