@@ -144,10 +144,10 @@ func (l *queryLog) finish(e *queryEntry, rows int64, peak int64, err error) {
 var sysQueriesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "query_id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "state", Type: arrow.BinaryTypes.String, Nullable: true},
-	{Name: "sql", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "sql_text", Type: arrow.BinaryTypes.String, Nullable: true},
 	{Name: "started", Type: timestampUTC, Nullable: true},
 	{Name: "duration_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-	{Name: "rows", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "row_count", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "peak_memory", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "error", Type: arrow.BinaryTypes.String, Nullable: true},
 }, nil)

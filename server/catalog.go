@@ -133,14 +133,14 @@ var (
 	}, nil)
 	sysRulesetsSchema = arrow.NewSchema([]arrow.Field{
 		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "rules", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "rule_count", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	}, nil)
 	sysTablesSchema = arrow.NewSchema([]arrow.Field{
 		{Name: "table_schema", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "table_name", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "table_type", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "columns", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-		{Name: "rows", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "row_count", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "segments", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "segment_bytes", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	}, nil)
