@@ -280,6 +280,22 @@ func TestArrowGoIngestAndQuery(t *testing.T) {
 		t.Fatalf("after replace: %d rows; want 3", got)
 	}
 
+	// A retried ingest with the same sigmaflight.batch_id stores its rows once.
+	for i := 0; i < 2; i++ {
+		rec := eventsBatch(6)
+		rdr, _ := array.NewRecordReader(eventsSchema, []arrow.RecordBatch{rec})
+		got, err := c.ExecuteIngest(ctx, rdr, &flightsql.ExecuteIngestOpts{Table: "retried", Options: map[string]string{"sigmaflight.batch_id": "collector-7/42"},
+			TableDefinitionOptions: &flightsql.TableDefinitionOptions{IfNotExist: create, IfExists: appnd}})
+		rdr.Release()
+		rec.Release()
+		if err != nil || got != 6 {
+			t.Fatalf("ingest #%d with a batch id: %d, %v; want 6 rows acknowledged", i+1, got, err)
+		}
+	}
+	if got := count("retried"); got != 6 {
+		t.Fatalf("after a retried ingest with one batch id: %d rows; want 6", got)
+	}
+
 	// Plain Flight DoPut with a path descriptor, as a pyarrow.flight collector sends it.
 	stream, err := c.Client.DoPut(ctx)
 	if err != nil {
