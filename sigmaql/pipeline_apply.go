@@ -358,6 +358,32 @@ func (w *ruleWork) mapFields(pi *pipelineItem) (bool, *posError) {
 	}
 	changed := false
 	d := w.rule.det
+	// fieldref values name fields too: map them like field names (one name only).
+	for _, it := range w.items() {
+		if it.spec.mode != modeFieldRef || !w.itemMatches(pi, it) {
+			continue
+		}
+		touched := false
+		for i, v := range it.src {
+			ts := targets(&item{field: v.Value})
+			if len(ts) > 1 {
+				return false, errAt(v, "fieldref names '%s', which the pipeline maps to several fields; map it to one", v.Value)
+			}
+			if len(ts) == 1 {
+				cp := *v
+				cp.Value = ts[0]
+				it.src[i] = &cp
+				touched = true
+			}
+		}
+		if touched {
+			if err := compileItem(it, nil); err != nil {
+				return false, err
+			}
+			w.markItem(pi, it)
+			changed = true
+		}
+	}
 	for _, it := range d.logsource {
 		ts := targets(it)
 		switch len(ts) {

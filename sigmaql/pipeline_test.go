@@ -45,6 +45,7 @@ detection:
 	f("field_name_mapping one to one", mapping, ev{"NewProcessName": `C:\cmd.exe`, "CmdLine": "whoami"}, true)
 	f("field_name_mapping one to many = OR", mapping, ev{"NewProcessName": `C:\cmd.exe`, "ProcessCommandLine": "whoami"}, true)
 	f("field_name_mapping: old name gone", mapping, hit, false)
+	f("field_name_mapping renames fieldref targets", "name: m\ntransformations:\n  - type: field_name_mapping\n    mapping: {CommandLine: CmdLine}\n  - type: add_condition\n    conditions: {Parent|fieldref: CommandLine}\n  - type: field_name_mapping\n    mapping: {CommandLine: Cmd2}\n", ev{"Image": `C:\cmd.exe`, "CmdLine": "whoami", "Parent": "x", "Cmd2": "X"}, true)
 	f("field_name_prefix_mapping", "name: m\ntransformations:\n  - type: field_name_prefix_mapping\n    mapping:\n      Im: process.im\n", ev{"process.image": `C:\cmd.exe`, "CommandLine": "whoami"}, true)
 	security := `name: sec
 transformations:
