@@ -44,7 +44,7 @@ func encodeFrame(rec arrow.RecordBatch, framesLeft int, batchID string) ([]byte,
 	var buf bytes.Buffer
 	buf.Grow(frameSizeHint(rec))
 	buf.Write(make([]byte, frameHeaderSize))
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithAllocator(mem))
+	w := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithAllocator(mem), ipc.WithLZ4())
 	if err := w.Write(framed); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("encode batch as Arrow IPC: %w", err)
