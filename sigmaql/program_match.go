@@ -6,8 +6,6 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
-
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
 )
 
 // The multi-pattern pass: every string leaf of a column is decided in one pass over the
@@ -26,8 +24,8 @@ import (
 //     runs on every value.
 //
 // Case-sensitive patterns, numeric comparisons and CIDR leaves run their scalar kernel
-// on every distinct value. The automaton is github.com/petar-dambovaliev/aho-corasick
-// (overlapping matches with positions, a DFA over byte classes); see DESIGN.md.
+// on every distinct value. The automaton is our own (match_automaton.go: a
+// hybrid dense/sparse Aho-Corasick DFA over byte classes, allocation-free); see DESIGN.md.
 
 // useKind is what an automaton hit on a literal means for one leaf.
 type useKind uint8
@@ -56,12 +54,12 @@ type matchItem struct {
 // predicates shared by every string column).
 type groupMatcher struct {
 	items  []matchItem
-	ac     *ahocorasick.AhoCorasick // nil when the group has no automaton literal
-	uses   [][]litUse               // by automaton pattern
-	exact  map[string][]int32       // folded whole value -> leaves
-	verify []litUse                 // useGlob/useRegex leaves checked on every value
-	scalar []int32                  // leaves decided by their own kernel on the raw value
-	folds  bool                     // some item reads the folded value
+	ac     *automaton         // nil when the group has no automaton literal
+	uses   [][]litUse         // by automaton pattern
+	exact  map[string][]int32 // folded whole value -> leaves
+	verify []litUse           // useGlob/useRegex leaves checked on every value
+	scalar []int32            // leaves decided by their own kernel on the raw value
+	folds  bool               // some item reads the folded value
 }
 
 // buildMatcher builds the matcher of a set of string predicates.
@@ -117,6 +115,7 @@ func buildMatcher(items []matchItem) *groupMatcher {
 			m.exact[pr.text] = append(m.exact[pr.text], lid)
 		case pr.kind == predRegex:
 			m.folds = true
+			items[id].str = regexKernel(pr)
 			if lit := regexRequiredLit(pr.text); lit != "" {
 				addLit(fold(lit), litUse{useRegex, lid})
 			} else {
@@ -127,16 +126,10 @@ func buildMatcher(items []matchItem) *groupMatcher {
 		}
 	}
 	if len(lits) > 0 {
-		b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: len(lits) <= dfaMaxLiterals})
-		ac := b.Build(lits)
-		m.ac = &ac
+		m.ac = newAutomaton(lits)
 	}
 	return m
 }
-
-// dfaMaxLiterals bounds the literal sets compiled into a DFA; larger sets use the
-// automaton's NFA form, whose memory grows with the literals, not literals × alphabet.
-const dfaMaxLiterals = 4096
 
 func globShape(toks []globTok) string {
 	shape := make([]byte, len(toks))
@@ -255,25 +248,24 @@ func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
 			mark(lid)
 		}
 		if m.ac != nil && folded != "" {
-			it := m.ac.IterOverlapping(folded)
-			for mt := it.Next(); mt != nil; mt = it.Next() {
-				for _, u := range m.uses[mt.Pattern()] {
+			m.ac.scan(folded, func(pat int32, end int) {
+				for _, u := range m.uses[pat] {
 					switch u.kind {
 					case useContains:
 						mark(u.leaf)
 					case usePrefix:
-						if mt.Start() == 0 {
+						if m.ac.start(pat, end) == 0 {
 							mark(u.leaf)
 						}
 					case useSuffix:
-						if mt.End() == len(folded) {
+						if end == len(folded) {
 							mark(u.leaf)
 						}
 					default:
 						verify(u)
 					}
 				}
-			}
+			})
 		}
 		for _, u := range m.verify {
 			verify(u)
@@ -327,4 +319,76 @@ func resetMatcherCache() {
 	matcherCache.Lock()
 	matcherCache.m = nil
 	matcherCache.Unlock()
+}
+
+// regexKernel returns a kernel equivalent to pr.re.MatchString, specialised by the
+// regex's shape: ".{n,}" (a line of at least n code points; seen in SigmaHQ, where RE2
+// spends ~0.5 ms per long value on it) is a rune count, and every other regex is skipped
+// on values shorter (in bytes) than its shortest match (in code points, each at least a
+// byte) before RE2 runs.
+func regexKernel(pr *pred) func(string) bool {
+	re := pr.re
+	t, err := syntax.Parse(pr.text, syntax.Perl)
+	if err != nil {
+		return re.MatchString
+	}
+	for t.Op == syntax.OpCapture {
+		t = t.Sub[0]
+	}
+	if t.Op == syntax.OpRepeat && t.Max == -1 && len(t.Sub) == 1 {
+		n := t.Min
+		switch t.Sub[0].Op {
+		case syntax.OpAnyCharNotNL:
+			return func(s string) bool {
+				for len(s) >= n {
+					line := s
+					if i := strings.IndexByte(s, '\n'); i >= 0 {
+						line, s = s[:i], s[i+1:]
+					} else {
+						s = ""
+					}
+					if len(line) >= n && utf8.RuneCountInString(line) >= n {
+						return true
+					}
+				}
+				return false
+			}
+		case syntax.OpAnyChar:
+			return func(s string) bool { return len(s) >= n && utf8.RuneCountInString(s) >= n }
+		}
+	}
+	minLen := regexMinRunes(t)
+	if minLen == 0 {
+		return re.MatchString
+	}
+	return func(s string) bool { return len(s) >= minLen && re.MatchString(s) }
+}
+
+// regexMinRunes is the fewest code points any match of t spans (capped at 1<<20).
+func regexMinRunes(t *syntax.Regexp) int {
+	const limit = 1 << 20
+	switch t.Op {
+	case syntax.OpLiteral:
+		return len(t.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return regexMinRunes(t.Sub[0])
+	case syntax.OpRepeat:
+		return min(limit, t.Min*regexMinRunes(t.Sub[0]))
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range t.Sub {
+			n = min(limit, n+regexMinRunes(s))
+		}
+		return n
+	case syntax.OpAlternate:
+		n := limit
+		for _, s := range t.Sub {
+			n = min(n, regexMinRunes(s))
+		}
+		return n
+	}
+	// Star, Quest, empty matches, anchors and boundaries span nothing.
+	return 0
 }
