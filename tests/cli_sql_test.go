@@ -3,7 +3,9 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,6 +104,71 @@ func TestCLIIngestAndSQL(t *testing.T) {
 		// The caret points at the unknown identifier.
 		if col := strings.Index(caret, "^"); col < 0 || !strings.HasPrefix(line[col:], "Imge") {
 			t.Fatalf("caret not under Imge:\n%s\n%s", line, caret)
+		}
+	})
+
+	t.Run("statements and shell commands from stdin", func(t *testing.T) {
+		cmd := exec.Command(binary, "sql", "--server", server)
+		cmd.Env = cliEnv()
+		cmd.Stdin = strings.NewReader("SELECT count(*) AS n\n  FROM events;\n\\format csv\nSELECT count(*) AS n FROM events;\n")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("sql < script: %v", err)
+		}
+		want := fmt.Sprintf(" n\n-------\n %d\n(1 row)\nn\n%d\n", lines, lines)
+		if string(out) != want {
+			t.Fatalf("got\n%s\nwant\n%s", out, want)
+		}
+	})
+
+	t.Run("interactive shell on a terminal", func(t *testing.T) {
+		// util-linux script(1) gives the shell a pseudo-terminal: readline line editing,
+		// a continuation prompt for a statement spanning lines, history saved on disk.
+		scriptCmd, err := exec.LookPath("script")
+		if err != nil {
+			t.Fatalf("script(1) from util-linux is needed for the terminal test: %v", err)
+		}
+		home := t.TempDir()
+		pr, pw := io.Pipe()
+		cmd := exec.Command(scriptCmd, "-qec", binary+" sql --server "+server, "/dev/null")
+		cmd.Env = append(cliEnv(), "HOME="+home, "TERM=dumb")
+		cmd.Stdin = pr
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor := func(s string) {
+			t.Helper()
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(out.String(), s) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no %q in the shell output:\n%s", s, out.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		waitFor("sigmaflight> ")
+		io.WriteString(pw, "SELECT count(*) AS n\r")
+		waitFor("-> ")
+		io.WriteString(pw, "  FROM events;\r")
+		waitFor("(1 row)")
+		io.WriteString(pw, "SELECT imge FROM events;\r")
+		waitFor("did you mean")
+		io.WriteString(pw, "\\q\r")
+		pw.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("shell exit: %v\n%s", err, out.String())
+		}
+		if !strings.Contains(out.String(), fmt.Sprint(lines)) {
+			t.Fatalf("count %d not in the shell output:\n%s", lines, out.String())
+		}
+		hist, err := os.ReadFile(filepath.Join(home, ".sigmaflight_history"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(hist); got != "SELECT count(*) AS n FROM events;\nSELECT imge FROM events;\n" {
+			t.Fatalf("history file:\n%q", got)
 		}
 	})
 

@@ -108,19 +108,44 @@ type sqlSession struct {
 // was already printed).
 var ErrStatementsFailed = errors.New("sql script stopped")
 
-// script runs every statement of text; it stops at the first failure.
+// script runs every statement of text; it stops at the first failure. Lines starting
+// with a backslash between statements are shell commands (\format csv), as in the shell.
 func (s *sqlSession) script(ctx context.Context, text string) error {
-	stmts, rest := splitStatements(text)
-	if strings.TrimSpace(rest) != "" {
-		stmts = append(stmts, rest)
-	}
-	for i, st := range stmts {
-		if err := s.run(ctx, st); err != nil {
-			fmt.Fprint(s.errOut, formatSQLError(st, err))
-			return fmt.Errorf("statement %d of %d failed; the rest were not run: %w", i+1, len(stmts), ErrStatementsFailed)
+	var stmts []string
+	var buf strings.Builder
+	n := 0
+	runAll := func() error {
+		for _, st := range stmts {
+			n++
+			if err := s.run(ctx, st); err != nil {
+				fmt.Fprint(s.errOut, formatSQLError(st, err))
+				return fmt.Errorf("statement %d failed; the rest were not run: %w", n, ErrStatementsFailed)
+			}
 		}
+		stmts = stmts[:0]
+		return nil
 	}
-	return nil
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if strings.TrimSpace(buf.String()) == "" && strings.HasPrefix(strings.TrimSpace(line), `\`) {
+			if err := runAll(); err != nil {
+				return err
+			}
+			buf.Reset()
+			if s.meta(strings.TrimSpace(line)) {
+				return nil
+			}
+			continue
+		}
+		buf.WriteString(line)
+		done, rest := splitStatements(buf.String())
+		stmts = append(stmts, done...)
+		buf.Reset()
+		buf.WriteString(rest)
+	}
+	if strings.TrimSpace(buf.String()) != "" {
+		stmts = append(stmts, strings.TrimSpace(buf.String()))
+	}
+	return runAll()
 }
 
 func (s *sqlSession) run(ctx context.Context, stmt string) error {
