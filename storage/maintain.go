@@ -9,13 +9,41 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// withDefaults fills the zero fields of o.
+// envInt64 and envDuration read the operator overrides of the sealing defaults (see
+// withDefaults); an unset or malformed variable yields 0 (no override).
+func envInt64(name string) int64 {
+	v, err := strconv.ParseInt(os.Getenv(name), 10, 64)
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
+}
+
+func envDuration(name string) time.Duration {
+	v, err := time.ParseDuration(os.Getenv(name))
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
+}
+
+// withDefaults fills the zero fields of o. The sealing thresholds fall back first to the
+// environment variables SIGMAFLIGHT_STORAGE_SEAL_ROWS and SIGMAFLIGHT_STORAGE_SEAL_AGE (a
+// Go duration), so that an operator or an end-to-end test can make the real binary seal
+// early without a server flag.
 func (o TableOptions) withDefaults() TableOptions {
+	if o.SealRows <= 0 {
+		o.SealRows = envInt64("SIGMAFLIGHT_STORAGE_SEAL_ROWS")
+	}
+	if o.SealAge <= 0 {
+		o.SealAge = envDuration("SIGMAFLIGHT_STORAGE_SEAL_AGE")
+	}
 	if len(o.TimeFields) == 0 {
 		o.TimeFields = DefaultTimeFields
 	}

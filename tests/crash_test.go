@@ -41,6 +41,9 @@ func TestCrashRealBinary(t *testing.T) {
 		seed = v
 	}
 	t.Logf("kills=%d seed=%d (rerun with SIGMAFLIGHT_CRASH_SEED=%d)", kills, seed, seed)
+	// Seal every ~2,000 rows so that kills also land during sealing (WAL rotation,
+	// Parquet segments, manifest swaps) and compaction, not only during WAL appends.
+	t.Setenv("SIGMAFLIGHT_STORAGE_SEAL_ROWS", envOr("SIGMAFLIGHT_STORAGE_SEAL_ROWS", "2000"))
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
 	dir := filepath.Join(t.TempDir(), "data")
@@ -127,6 +130,11 @@ func TestCrashRealBinary(t *testing.T) {
 		totalAcked, totalAcked*crashRowsPerBatch, kills, totalErrors)
 	if totalAcked < kills {
 		t.Fatalf("only %d batches acknowledged across %d rounds; the test did not exercise ingest", totalAcked, kills)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "tables", table, "seg-*.parquet"))
+	t.Logf("%d segment files at the end", len(segs))
+	if len(segs) == 0 {
+		t.Fatalf("no sealed segments in %s: the test did not exercise sealing", dir)
 	}
 }
 
@@ -219,4 +227,11 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", name, s)
 	}
 	return v
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
