@@ -50,7 +50,7 @@ func (o Op) String() string {
 }
 
 // Predicate is one column-op-literal condition pushed into a scan. Value (and each of
-// Values for OpIn) is an int64 (any integer column, and timestamps as microseconds since
+// Values for OpIn) is an int64 (any integer column, and timestamp columns of any unit as microseconds since
 // the epoch), a float64 (float columns), a string (string columns) or a time.Time
 // (timestamp columns). A literal whose kind does not fit the column never prunes
 // anything: the scan stays correct, it only reads more. SQL semantics: a comparison is

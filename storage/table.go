@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -418,7 +419,11 @@ func (t *Table) commitAppends(group []*commitReq) {
 // publish appends r's batches to the head; t.mu must be held.
 func (t *Table) publish(r *commitReq, now time.Time) {
 	for i, rec := range r.recs {
-		lo, hi, _ := tsRange(rec)
+		lo, hi, ok := tsRange(rec)
+		if !ok {
+			// A batch without ts (written before the column existed) is never pruned.
+			lo, hi = math.MinInt64, math.MaxInt64
+		}
 		hm := headMeta{minTS: lo, maxTS: hi, at: now}
 		if i == len(r.recs)-1 {
 			hm.id, hm.callRows = r.id, r.rows

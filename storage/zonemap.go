@@ -9,7 +9,7 @@ import (
 
 // ColumnStats is one column's zone map over a zone (a segment or a row group): its null
 // count and, for integer, float, timestamp and string columns, its minimum and maximum.
-// Timestamps are kept as int64 in their column's unit (ts: microseconds). Strings longer
+// Timestamps are kept as int64 microseconds since the epoch, whatever the column's unit. Strings longer
 // than maxZoneStringLen keep no min/max (HasMinMax false), so the zone is never pruned by
 // that column rather than pruned wrongly by a truncated bound.
 type ColumnStats struct {
@@ -60,7 +60,9 @@ func columnStats(arr arrow.Array, off, n int) ColumnStats {
 	case *array.Uint32:
 		intStats(&cs, a, func(i int) int64 { return int64(a.Value(i)) })
 	case *array.Timestamp:
-		intStats(&cs, a, func(i int) int64 { return int64(a.Value(i)) })
+		// Kept in microseconds whatever the column's unit, like time.Time literals.
+		unit := a.DataType().(*arrow.TimestampType).Unit
+		intStats(&cs, a, func(i int) int64 { return a.Value(i).ToTime(unit).UnixMicro() })
 	case *array.Float32:
 		floatStats(&cs, a, func(i int) float64 { return float64(a.Value(i)) })
 	case *array.Float64:
