@@ -408,7 +408,7 @@ func (b *binder) bindLike(e *ast.PatternLikeOrIlikeExpr) (predicate, error) {
 // bindIn binds x [NOT] IN (constants).
 func (b *binder) bindIn(e *ast.PatternInExpr) (predicate, error) {
 	if e.Sel != nil {
-		return nil, b.unsupported(e.Sel.OriginTextPosition(), "IN (subquery)")
+		return b.bindInSubquery(e)
 	}
 	x, err := b.bindColumnOperand(e.Expr, "IN")
 	if err != nil {

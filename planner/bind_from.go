@@ -132,6 +132,9 @@ func (b *binder) bindJoin(j *ast.Join) (logicalNode, []scopeCol, error) {
 		if pred, err = b.bindPredicate(j.On.Expr); err != nil {
 			return nil, nil, err
 		}
+		if sq := findSubquery(pred); sq != nil {
+			return nil, nil, b.unsupported(sq.pos, "IN (subquery) in a join condition")
+		}
 	case len(j.Using) > 0:
 		for _, u := range j.Using {
 			li, ri := -1, -1

@@ -145,7 +145,12 @@ func (b *binder) bindSelect(sel *ast.SelectStmt) (logicalNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan = &filterNode{input: plan, pred: pred}
+		if plan, pred, err = b.planSubqueries(plan, pred); err != nil {
+			return nil, err
+		}
+		if pred != nil {
+			plan = &filterNode{input: plan, pred: pred}
+		}
 	}
 	aggregating := sel.GroupBy != nil || sel.Having != nil
 	for _, f := range sel.Fields.Fields {
@@ -194,6 +199,9 @@ func (b *binder) bindSelect(sel *ast.SelectStmt) (logicalNode, error) {
 		e, err := b.bindScalar(f.Expr)
 		if err != nil {
 			return nil, err
+		}
+		if sq := findSubquery(e); sq != nil {
+			return nil, b.unsupported(sq.pos, "IN (subquery) in the select list")
 		}
 		name := f.AsName.O
 		if name == "" {

@@ -55,7 +55,9 @@ func TestPrepareErrors(t *testing.T) {
 	f(`SELECT * FROM events WHERE Image`, ErrType, `column "Image" is utf8, not boolean: it cannot be a condition (line 1, column 28); compare it, as in "Image" = ...`)
 	f(`SELECT * FROM events WHERE ts > 'yesterday'`, ErrType, `cannot read 'yesterday' as a timestamp for column "ts" (line 1, column 33); write it like '2024-05-01T12:00:00Z' or '2024-05-01 12:00:00'`)
 	// Unsupported constructs name themselves and their position.
-	f(`SELECT * FROM events WHERE pid IN (SELECT pid FROM events)`, ErrUnsupported, `IN (subquery) is not supported yet (line 1, column 35)`)
+	f(`SELECT * FROM events WHERE pid > 1 OR pid IN (SELECT pid FROM events)`, ErrUnsupported, `IN (subquery) under OR, NOT or in an expression is not supported yet (line 1, column 39)`)
+	f(`SELECT pid IN (SELECT pid FROM events) FROM events`, ErrUnsupported, `IN (subquery) in the select list is not supported yet (line 1, column 8)`)
+	f(`SELECT * FROM events WHERE pid IN (SELECT pid, Image FROM events)`, ErrInvalid, `the subquery of IN must return one column, not 2 (line 1, column 35)`)
 	f(`SELECT 1; SELECT 2`, ErrUnsupported, `multiple statements are not supported; send one statement per query (line 1, column 9)`)
 	f(`INSERT INTO events (pid) VALUES (1)`, ErrUnsupported, `INSERT statements are not supported yet (line 1, column 1)`)
 	f(`WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x`, ErrUnsupported, `WITH RECURSIVE is not supported yet (line 1, column 6)`)

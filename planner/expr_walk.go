@@ -31,6 +31,8 @@ func collectCols(e expr, used map[int]bool) {
 		collectCols(x.e, used)
 	case *truthPred:
 		collectCols(x.x, used)
+	case *inSubquery:
+		collectCols(x.x, used)
 	case *sigmaPred:
 		for i := range x.names {
 			used[i] = true

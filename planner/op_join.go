@@ -31,6 +31,9 @@ type joinOp struct {
 	table map[string][]int32
 	used  int64
 	buf   []byte
+	// buildNull is set when a build-side key is NULL (NOT IN then holds for no row).
+	buildNull bool
+	keep      []int32
 
 	// Pending output of the current left batch.
 	owned []arrow.Array
@@ -58,6 +61,7 @@ func (j *joinOp) build(ctx context.Context) error {
 		for r := range sel {
 			key, ok := j.key(keys, r, j.lkeys)
 			if !ok {
+				j.buildNull = true
 				continue
 			}
 			j.table[key] = append(j.table[key], base+int32(r))
@@ -106,6 +110,28 @@ func (j *joinOp) next(ctx context.Context) (*batch, error) {
 		keys := make([]*vec, len(j.lkeys))
 		for i, k := range j.lkeys {
 			keys[i] = evalVec(k, in, sel)
+		}
+		if j.kind == joinSemi || j.kind == joinAnti {
+			// Semi and anti joins narrow the left batch's selection: no copy.
+			j.keep = j.keep[:0]
+			for x, r := range sel {
+				key, ok := j.key(keys, x, j.rkeys)
+				switch {
+				case j.kind == joinSemi:
+					if ok && len(j.table[key]) > 0 {
+						j.keep = append(j.keep, r)
+					}
+				case j.store.n == 0:
+					j.keep = append(j.keep, r) // x NOT IN (empty) is TRUE, even for NULL x
+				case ok && !j.buildNull && len(j.table[key]) == 0:
+					j.keep = append(j.keep, r)
+				}
+			}
+			if len(j.keep) == 0 {
+				continue
+			}
+			j.out = batch{cols: in.cols, n: in.n, sel: j.keep}
+			return &j.out, nil
 		}
 		var li, ri []int32
 		for x, r := range sel {

@@ -31,6 +31,9 @@ func oracleQueries() []string {
 		`regexp_matches(cmd, '^(cmd|whoami)')`, `starts_with(image, 'C:/Windows')`, `strpos(cmd, 'user') > 0`,
 		`nullif(pid, 100) IS NULL`, `greatest(pid, ppid) > 250`, `least(pid, ppid) < 110`, `abs(score) < 5`,
 		`trim(cmd) = cmd`,
+		`pid IN (SELECT pid FROM proc)`, `pid NOT IN (SELECT pid FROM proc)`, `pid NOT IN (SELECT parent FROM proc)`,
+		`pid IN (SELECT parent FROM proc WHERE name = 'bash') AND host <> 'DC01'`, `ppid NOT IN (SELECT pid FROM proc WHERE pid > 1000)`,
+		`host IN (SELECT host FROM ev WHERE score > 240)`,
 	}
 	for _, p := range preds {
 		if ours, duck, ok := cut(p); ok {

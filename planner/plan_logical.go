@@ -273,6 +273,10 @@ type joinKind uint8
 const (
 	joinInner joinKind = iota
 	joinLeft
+	// joinSemi keeps the left rows with a match (x IN (subquery)); joinAnti keeps the
+	// left rows for which x NOT IN (subquery) is TRUE. Both output the left columns only.
+	joinSemi
+	joinAnti
 )
 
 // joinNode joins left and right on lkeys[i] = rkeys[i] (over each side's columns; none:
@@ -287,13 +291,13 @@ type joinNode struct {
 
 func (n *joinNode) inputs() []logicalNode { return []logicalNode{n.left, n.right} }
 func (n *joinNode) columns() []relColumn {
+	if n.kind == joinSemi || n.kind == joinAnti {
+		return n.left.columns()
+	}
 	return append(append([]relColumn(nil), n.left.columns()...), n.right.columns()...)
 }
 func (n *joinNode) explain() string {
-	kind := "inner"
-	if n.kind == joinLeft {
-		kind = "left"
-	}
+	kind := [...]string{joinInner: "inner", joinLeft: "left", joinSemi: "semi", joinAnti: "anti (NOT IN)"}[n.kind]
 	var conds []string
 	for i := range n.lkeys {
 		conds = append(conds, "left."+n.lkeys[i].String()+" = right."+n.rkeys[i].String())
