@@ -59,6 +59,14 @@ e.g.
     - windows=/etc/sigmaflight/rules/windows
 
 With no settings at all the node listens on loopback only, which needs no authentication.`,
+		Example: `  # a standalone node on its defaults (127.0.0.1:8815, ./sigmaflight-data)
+  sigmaflight serve
+
+  # with a ruleset of your own next to the built-in 'examples'
+  sigmaflight serve --rules windows=./sigma/rules/windows --data-dir /var/lib/sigmaflight
+
+  # the same settings from the environment
+  SIGMAFLIGHT_DATA_DIR=/var/lib/sigmaflight SIGMAFLIGHT_RULES=windows=./sigma/rules/windows sigmaflight serve`,
 		Args: cobra.NoArgs,
 	}
 	complete := cfg.BindFlags(cmd.Flags())
@@ -85,9 +93,10 @@ With no settings at all the node listens on loopback only, which needs no authen
 
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version, commit and Go version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version, commit and Go version",
+		Example: "  sigmaflight version",
+		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintf(cmd.OutOrStdout(), "sigmaflight %s\ncommit: %s\nbuilt: %s\ngo: %s\n",
 				server.Version, server.Commit, server.BuildDate, server.GoVersion())

@@ -31,9 +31,12 @@ func TokenCommand() *cobra.Command {
 		Long: `Mint a JWT for a user and role, signed with the key in the node's data directory
 (server-keys.json, created if missing). Clients send it as 'authorization: Bearer <token>',
 as JDBC 'token=', or as the password of any user. Tokens are valid on every node sharing the
-key file until they expire.
+key file until they expire.`,
+		Example: `  # a month-long read-only token for a Grafana data source
+  sigmaflight token --data-dir /var/lib/sigmaflight --user grafana --role reader --ttl 720h
 
-  sigmaflight token --data-dir /var/lib/sigmaflight --user grafana --role reader --ttl 720h`,
+  # a token for a collector that ingests
+  sigmaflight token --user collector-1 --role writer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if subject == "" {
@@ -64,9 +67,10 @@ key file until they expire.
 	cmd.Flags().DurationVar(&ttl, "ttl", 24*time.Hour, "lifetime of the token")
 
 	cmd.AddCommand(&cobra.Command{
-		Use:   "rotate",
-		Short: "Add a new signing key and make it current; tokens of older keys stay valid until their key is removed from server-keys.json",
-		Args:  cobra.NoArgs,
+		Use:     "rotate",
+		Short:   "Add a new signing key and make it current; tokens of older keys stay valid until their key is removed from server-keys.json",
+		Example: "  sigmaflight token rotate --data-dir /var/lib/sigmaflight",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			id, err := RotateKey(dataDir)
 			if err != nil {
@@ -77,9 +81,10 @@ key file until they expire.
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
-		Use:   "hash-password",
-		Short: "Read a password from standard input and print its bcrypt hash for the users file",
-		Args:  cobra.NoArgs,
+		Use:     "hash-password",
+		Short:   "Read a password from standard input and print its bcrypt hash for the users file",
+		Example: "  echo 's3cret-passphrase' | sigmaflight token hash-password",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 			line = strings.TrimRight(line, "\r\n")

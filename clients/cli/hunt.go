@@ -51,6 +51,11 @@ gzip unwrapped) and prints one line per (event, rule) match.
 Formats: jsonl (one object per match: rule_id, rule_title, rule_level, rule_tags, source,
 event), table (a timeline, then a per-rule summary), csv. --stats prints a JSON object with
 events, matches, rules_loaded, seconds and events_per_second to standard error.`,
+		Example: `  # the SigmaHQ rules over an evtx-dump JSON folder, as a readable timeline
+  sigmaflight hunt --rules ./sigma/rules --format table ./evidence/
+
+  # JSON lines for jq, with throughput figures on stderr
+  sigmaflight hunt -r ./sigma/rules/windows --format jsonl --stats events.jsonl.gz | jq .rule_title`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runHunt(cmd.Context(), f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
