@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
+	"math/bits"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -33,6 +34,8 @@ type evalState struct {
 	// kwScratch and kwSeq serve keyword searches (keywordBitmap).
 	kwScratch *matchScratch
 	kwSeq     int32
+	// foldBuf is the scratch buffer of foldScratch.
+	foldBuf []byte
 }
 
 // groupState holds one column's per-batch views, each built on first use.
@@ -42,12 +45,17 @@ type groupState struct {
 
 	strReady bool
 	distinct []string // distinct string forms of the non-null values
-	folded   []string // distinct, case-folded; nil until a folding leaf needs it
 	rowIdx   []int32  // row -> index into distinct, -1 for null
 
-	kwDone []uint64  // rows keyword preds have been decided on
-	kwRun  []bool    // by distinct value: keyword preds searched
-	kwHits [][]int32 // by distinct value: keyword leaves of the column that hold
+	// Keyword search state (keywordSearch). With kwView, values are identified by their
+	// index into distinct (kwRun marks those searched); without, by kwSeen, built only
+	// over the rows searched. kwHits holds each value's keyword leaves that hold.
+	kwInit bool
+	kwView bool
+	kwDone []uint64 // rows keyword preds have been decided on
+	kwRun  []bool
+	kwSeen map[string]int32
+	kwHits [][]int32
 
 	numReady bool
 	nums     []numValue // typed numeric values by row (numeric columns)
@@ -322,36 +330,32 @@ func (st *evalState) stringGroup(gi int) {
 	g := st.p.groups[gi]
 	m := g.matcher
 	gs := st.stringView(gi)
-	if m.folds && gs.folded == nil {
-		gs.folded = make([]string, len(gs.distinct))
-		for j, s := range gs.distinct {
-			gs.folded[j] = fold(s)
-		}
-	}
 	sc := m.newScratch()
 	// hitOff[j]..hitOff[j+1] delimit the leaves that hold for distinct value j.
 	hitOff := make([]int32, len(gs.distinct)+1)
 	for j, raw := range gs.distinct {
 		var f string
 		if m.folds {
-			f = gs.folded[j]
+			f = foldScratch(&st.foldBuf, raw)
 		}
 		m.run(raw, f, int32(j), sc)
 		hitOff[j+1] = int32(len(sc.hits))
 	}
-	words := bitmapWords(st.n)
-	for row, j := range gs.rowIdx {
-		if j < 0 {
-			continue
-		}
-		for _, k := range sc.hits[hitOff[j]:hitOff[j+1]] {
-			lid := g.strLeaves[k]
-			bm := st.leafBits[lid]
-			if bm == nil {
-				bm = make([]uint64, words)
-				st.leafBits[lid] = bm
+	if len(sc.hits) > 0 {
+		words := bitmapWords(st.n)
+		for row, j := range gs.rowIdx {
+			if j < 0 || hitOff[j] == hitOff[j+1] {
+				continue
 			}
-			bitmapSet(bm, row)
+			for _, k := range sc.hits[hitOff[j]:hitOff[j+1]] {
+				lid := g.strLeaves[k]
+				bm := st.leafBits[lid]
+				if bm == nil {
+					bm = make([]uint64, words)
+					st.leafBits[lid] = bm
+				}
+				bitmapSet(bm, row)
+			}
 		}
 	}
 	for _, id := range g.strLeaves {
@@ -368,49 +372,7 @@ func (st *evalState) keywordBitmap(id int, l *leaf, care []uint64) []uint64 {
 		todo = bitmapAndNot(care, gs.kwDone)
 	}
 	if todo != nil {
-		g := st.p.groups[l.group]
-		m := st.p.kwMatcher
-		if st.kwScratch == nil {
-			st.kwScratch = m.newScratch()
-		}
-		sc := st.kwScratch
-		sv := st.stringView(l.group)
-		if gs.kwHits == nil {
-			gs.kwHits = make([][]int32, len(sv.distinct))
-			gs.kwRun = make([]bool, len(sv.distinct))
-		}
-		words := bitmapWords(st.n)
-		bitmapForEach(todo, func(row int) {
-			j := sv.rowIdx[row]
-			if j < 0 {
-				return
-			}
-			if !gs.kwRun[j] {
-				// Each distinct value is searched once per batch.
-				raw := sv.distinct[j]
-				var f string
-				if m.folds {
-					f = fold(raw)
-				}
-				sc.hits = sc.hits[:0]
-				st.kwSeq++
-				m.run(raw, f, st.kwSeq, sc)
-				for _, k := range sc.hits {
-					if lid := g.kwLeaf[k]; lid >= 0 {
-						gs.kwHits[j] = append(gs.kwHits[j], lid)
-					}
-				}
-				gs.kwRun[j] = true
-			}
-			for _, lid := range gs.kwHits[j] {
-				bm := st.leafBits[lid]
-				if bm == nil {
-					bm = make([]uint64, words)
-					st.leafBits[lid] = bm
-				}
-				bitmapSet(bm, row)
-			}
-		})
+		st.keywordSearch(l.group, todo)
 		if gs.kwDone == nil {
 			gs.kwDone = bitmapClone(todo)
 		} else {
@@ -418,6 +380,88 @@ func (st *evalState) keywordBitmap(id int, l *leaf, care []uint64) []uint64 {
 		}
 	}
 	return st.leafBits[id]
+}
+
+// keywordSearch decides every keyword leaf of group gi on the rows of todo, searching
+// each distinct value once per batch. Keyword rules usually care about few rows (those of
+// their logsource), so a plain string column is not deduplicated as a whole: its values
+// are looked up row by row on todo only (kwSeen). Dictionary columns, and columns whose
+// view another leaf already built, go through the view.
+func (st *evalState) keywordSearch(gi int, todo []uint64) {
+	g := st.p.groups[gi]
+	gs := &st.groups[gi]
+	m := st.p.kwMatcher
+	if st.kwScratch == nil {
+		st.kwScratch = m.newScratch()
+	}
+	sc := st.kwScratch
+	col := st.rec.Column(g.col)
+	if !gs.kwInit {
+		gs.kwInit = true
+		_, dict := col.(*array.Dictionary)
+		gs.kwView = gs.strReady || dict
+		if gs.kwView {
+			st.stringView(gi)
+			gs.kwHits = make([][]int32, len(gs.distinct))
+			gs.kwRun = make([]bool, len(gs.distinct))
+		} else {
+			gs.kwSeen = map[string]int32{}
+		}
+	}
+	search := func(raw string) []int32 {
+		var f string
+		if m.folds {
+			f = foldScratch(&st.foldBuf, raw)
+		}
+		sc.hits = sc.hits[:0]
+		st.kwSeq++
+		m.run(raw, f, st.kwSeq, sc)
+		var out []int32
+		for _, k := range sc.hits {
+			if lid := g.kwLeaf[k]; lid >= 0 {
+				out = append(out, lid)
+			}
+		}
+		return out
+	}
+	words := bitmapWords(st.n)
+	for wi, w := range todo {
+		for w != 0 {
+			row := wi*bitmapWordBits + bits.TrailingZeros64(w)
+			w &= w - 1
+			var hits []int32
+			if gs.kwView {
+				j := gs.rowIdx[row]
+				if j < 0 {
+					continue
+				}
+				if !gs.kwRun[j] {
+					gs.kwHits[j], gs.kwRun[j] = search(gs.distinct[j]), true
+				}
+				hits = gs.kwHits[j]
+			} else {
+				if col.IsNull(row) {
+					continue
+				}
+				raw := stringAt(col, row)
+				j, ok := gs.kwSeen[raw]
+				if !ok {
+					j = int32(len(gs.kwHits))
+					gs.kwSeen[raw] = j
+					gs.kwHits = append(gs.kwHits, search(raw))
+				}
+				hits = gs.kwHits[j]
+			}
+			for _, lid := range hits {
+				bm := st.leafBits[lid]
+				if bm == nil {
+					bm = make([]uint64, words)
+					st.leafBits[lid] = bm
+				}
+				bitmapSet(bm, row)
+			}
+		}
+	}
 }
 
 // stringView builds the distinct string forms of a column. Dictionary arrays use their

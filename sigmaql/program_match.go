@@ -210,12 +210,13 @@ func foldsOrbits(rs []rune) bool {
 // matchScratch is per-evaluation scratch space for groupMatcher.run.
 type matchScratch struct {
 	stamp []int32 // by leaf: 1 + the distinct value index that last marked the leaf
+	tried []int32 // by leaf: 1 + the distinct value index that last verified the leaf
 	hits  []int32
 }
 
 // newScratch returns scratch space for m.run.
 func (m *groupMatcher) newScratch() *matchScratch {
-	return &matchScratch{stamp: make([]int32, len(m.items))}
+	return &matchScratch{stamp: make([]int32, len(m.items)), tried: make([]int32, len(m.items))}
 }
 
 // run appends to sc.hits the items that hold for one value (raw, and folded when
@@ -229,9 +230,11 @@ func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
 		}
 	}
 	verify := func(u litUse) {
-		if sc.stamp[u.leaf] == stamp {
+		// Each leaf is verified at most once per value, however often its literal occurs.
+		if sc.tried[u.leaf] == stamp {
 			return
 		}
+		sc.tried[u.leaf] = stamp
 		l := &m.items[u.leaf]
 		var ok bool
 		if u.kind == useGlob {

@@ -38,3 +38,25 @@ func TestRegexKernel(t *testing.T) {
 	f(`a*`)
 	f(`\bx+`)
 }
+
+// TestFoldScratch checks the engine's scratch fold against fold, reusing one buffer.
+func TestFoldScratch(t *testing.T) {
+	var buf []byte
+	f := func(s string) {
+		t.Helper()
+		if got, want := foldScratch(&buf, s), fold(s); got != want {
+			t.Errorf("foldScratch(%q) = %q; want %q", s, got, want)
+		}
+	}
+	f("")
+	f("abc")
+	f("ABC")
+	f("C:\\Windows\\System32\\CMD.EXE")
+	f("ΣΑΣ σς")
+	f("KELVIN \u212a")
+	f("İstanbul")
+	f("bad \xff\xfe UTF-8 Ä")
+	f(strings.Repeat("Ab", 1000))
+	f("short")
+	f("ǅǄǆ ẞß")
+}
