@@ -58,7 +58,7 @@ func TestExplainGolden(t *testing.T) {
 	f("union_all", `SELECT pid FROM events WHERE pid > 100 UNION ALL SELECT pid FROM procs ORDER BY 1`)
 	f("distinct", `SELECT DISTINCT EventID FROM events`)
 	f("scan_limit", `SELECT Image FROM events LIMIT 2`)
-	f("in_subquery_semi_join", `SELECT Image FROM events WHERE pid IN (SELECT pid FROM procs WHERE parent = 'x') AND pid NOT IN (SELECT parent FROM procs)`)
+	f("in_subquery_semi_join", `SELECT Image FROM events WHERE pid IN (SELECT pid FROM procs WHERE parent = 'x') AND EventID NOT IN (SELECT pid FROM procs WHERE parent IS NULL)`)
 	f("constant_folding", `SELECT pid FROM events WHERE 1 + 1 = 2 AND pid > 10 * 10`)
 }
 
