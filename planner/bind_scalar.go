@@ -93,6 +93,16 @@ var arithOpText = map[opcode.Op]string{opcode.Plus: "+", opcode.Minus: "-", opco
 // arith binds an arithmetic operator. `/` always divides as DOUBLE (like MySQL and
 // DuckDB); DIV is integer division; a zero divisor gives NULL for DIV and %.
 func (b *binder) arith(op string, l, r expr, pos int) (expr, error) {
+	// A placeholder operand takes the other operand's type (a number).
+	for _, pair := range [][2]expr{{l, r}, {r, l}} {
+		if lit, ok := pair[0].(*literal); ok && lit.param > 0 {
+			t := pair[1].dataType()
+			if k := kindOf(t); k != vInt && k != vFloat {
+				t = arrow.PrimitiveTypes.Float64
+			}
+			b.params.hint(lit.param-1, t)
+		}
+	}
 	lk, rk := kindOf(l.dataType()), kindOf(r.dataType())
 	isNum := func(k vkind) bool { return k == vInt || k == vFloat || k == vNull }
 	if !isNum(lk) || !isNum(rk) {

@@ -56,6 +56,8 @@ func TestParameterSchema(t *testing.T) {
 	f(`SELECT Image FROM events WHERE ts >= ? AND admin = ? LIMIT ?`, "$1:timestamp[us, tz=UTC]", "$2:bool", "$3:int64")
 	f(`SELECT Image FROM events WHERE Image IN (?, 'x') AND pid BETWEEN ? AND ?`, "$1:utf8", "$2:int64", "$3:int64")
 	f(`SELECT Image FROM events WHERE ? IS NULL`, "$1:utf8")
+	f(`SELECT pid + ? FROM events WHERE lower(Image) = ? AND date_trunc('day', ts) = ?`, "$1:int64", "$2:utf8", "$3:timestamp[us, tz=UTC]")
+	f(`SELECT count(*) FROM events WHERE pid IN (?, ?) GROUP BY EventID HAVING count(*) > ?`, "$1:int64", "$2:int64", "$3:int64")
 	f(`SELECT Image FROM events WHERE Image = '?'`) // a string, not a placeholder
 }
 
@@ -88,6 +90,7 @@ func TestBind(t *testing.T) {
 	f(`SELECT pid FROM events WHERE score = ?`, paramBatch(t, 1.5), "100")
 	f(`SELECT pid FROM events WHERE admin = ? AND pid < ?`, paramBatch(t, true, 250), "100")
 	f(`SELECT pid FROM events WHERE EventID = 1`, paramBatch(t), "300")
+	f(`SELECT pid + ? FROM events WHERE lower(Image) LIKE ? ORDER BY 1`, paramBatch(t, 1, "%cmd%"), "101", "401")
 
 	q, err := p.Prepare(context.Background(), `SELECT pid FROM events WHERE EventID = ?`)
 	if err != nil {
