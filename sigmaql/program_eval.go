@@ -2,6 +2,7 @@ package sigmaql
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
@@ -93,7 +94,12 @@ func (p *Program) Eval(ctx context.Context, rec arrow.RecordBatch) (out []Match,
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for k := 0; k < workers; k++ {
-		lo, hi := int64(n*k/workers), int64(n*(k+1)/workers)
+		// Ranges start on multiples of 64 rows, so each range's validity bitmaps are
+		// whole bytes of the batch's (arrowValidWords' fast path).
+		lo, hi := int64(n*k/workers)&^63, int64(n*(k+1)/workers)&^63
+		if k == workers-1 {
+			hi = int64(n)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -302,8 +308,9 @@ func (st *evalState) validity(gi int) []uint64 {
 		return gs.valid
 	}
 	col := st.rec.Column(st.p.groups[gi].col)
-	bm := make([]uint64, bitmapWords(st.n))
+	var bm []uint64
 	if d, ok := col.(*array.Dictionary); ok {
+		bm = make([]uint64, bitmapWords(st.n))
 		dict := d.Dictionary()
 		for i := 0; i < st.n; i++ {
 			if d.IsValid(i) && dict.IsValid(d.GetValueIndex(i)) {
@@ -311,13 +318,9 @@ func (st *evalState) validity(gi int) []uint64 {
 			}
 		}
 	} else {
-		for i := 0; i < st.n; i++ {
-			if col.IsValid(i) {
-				bitmapSet(bm, i)
-			}
-		}
+		bm = arrowValidWords(col, st.n)
 	}
-	if bitmapEmpty(bm) {
+	if bm != nil && bitmapEmpty(bm) {
 		bm = nil
 	}
 	gs.validReady, gs.valid = true, bm
@@ -425,7 +428,14 @@ func (st *evalState) keywordSearch(gi int, todo []uint64) {
 		return out
 	}
 	words := bitmapWords(st.n)
+	valid := st.validity(gi)
+	if valid == nil {
+		return
+	}
+	last, lastJ := "", int32(-1)
 	for wi, w := range todo {
+		// Fast path: null rows are skipped a word at a time.
+		w &= valid[wi]
 		for w != 0 {
 			row := wi*bitmapWordBits + bits.TrailingZeros64(w)
 			w &= w - 1
@@ -440,17 +450,17 @@ func (st *evalState) keywordSearch(gi int, todo []uint64) {
 				}
 				hits = gs.kwHits[j]
 			} else {
-				if col.IsNull(row) {
-					continue
-				}
 				raw := stringAt(col, row)
-				j, ok := gs.kwSeen[raw]
-				if !ok {
-					j = int32(len(gs.kwHits))
-					gs.kwSeen[raw] = j
-					gs.kwHits = append(gs.kwHits, search(raw))
+				if lastJ < 0 || raw != last {
+					j, ok := gs.kwSeen[raw]
+					if !ok {
+						j = int32(len(gs.kwHits))
+						gs.kwSeen[raw] = j
+						gs.kwHits = append(gs.kwHits, search(raw))
+					}
+					last, lastJ = raw, j
 				}
-				hits = gs.kwHits[j]
+				hits = gs.kwHits[lastJ]
 			}
 			for _, lid := range hits {
 				bm := st.leafBits[lid]
@@ -493,20 +503,31 @@ func (st *evalState) stringView(gi int) *groupState {
 		gs.strReady = true
 		return gs
 	}
+	for i := range gs.rowIdx {
+		gs.rowIdx[i] = -1
+	}
 	seen := map[string]int32{}
-	for i := 0; i < st.n; i++ {
-		if col.IsNull(i) {
-			gs.rowIdx[i] = -1
-			continue
+	last, lastJ := "", int32(-1)
+	valid := st.validity(gi)
+	for wi, w := range valid {
+		for w != 0 {
+			i := wi*bitmapWordBits + bits.TrailingZeros64(w)
+			w &= w - 1
+			s := stringFormAt(col, i, g.kind, g.f32)
+			// Fast path: neighbouring events often repeat a value.
+			if lastJ >= 0 && s == last {
+				gs.rowIdx[i] = lastJ
+				continue
+			}
+			j, ok := seen[s]
+			if !ok {
+				j = int32(len(gs.distinct))
+				seen[s] = j
+				gs.distinct = append(gs.distinct, s)
+			}
+			gs.rowIdx[i] = j
+			last, lastJ = s, j
 		}
-		s := stringFormAt(col, i, g.kind, g.f32)
-		j, ok := seen[s]
-		if !ok {
-			j = int32(len(gs.distinct))
-			seen[s] = j
-			gs.distinct = append(gs.distinct, s)
-		}
-		gs.rowIdx[i] = j
 	}
 	gs.strReady = true
 	return gs
@@ -662,4 +683,39 @@ func (p *Program) checkSchema(s *arrow.Schema) error {
 		}
 	}
 	return nil
+}
+
+// arrowValidWords returns the non-null rows of col (n rows) as a bitmap, read a word at a
+// time from the Arrow validity bitmap when the array's offset is byte-aligned.
+func arrowValidWords(col arrow.Array, n int) []uint64 {
+	nb := col.NullBitmapBytes()
+	if len(nb) == 0 || col.NullN() == 0 {
+		return bitmapNot(nil, n)
+	}
+	bm := make([]uint64, bitmapWords(n))
+	off := col.Data().Offset()
+	if off%8 == 0 {
+		// Fast path: whole bytes, eight at a time.
+		src := nb[off/8:]
+		full := n / 8
+		i := 0
+		for ; i+8 <= full; i += 8 {
+			bm[i/8] = binary.LittleEndian.Uint64(src[i:])
+		}
+		for ; i < full; i++ {
+			bm[i/8] |= uint64(src[i]) << (8 * uint(i%8))
+		}
+		for r := full * 8; r < n; r++ {
+			if src[r/8]&(1<<(uint(r)%8)) != 0 {
+				bitmapSet(bm, r)
+			}
+		}
+		return bm
+	}
+	for i := 0; i < n; i++ {
+		if col.IsValid(i) {
+			bitmapSet(bm, i)
+		}
+	}
+	return bm
 }

@@ -1,6 +1,8 @@
 package sigmaql
 
 import (
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,4 +61,33 @@ func TestFoldScratch(t *testing.T) {
 	f(strings.Repeat("Ab", 1000))
 	f("short")
 	f("ǅǄǆ ẞß")
+}
+
+// TestArrowValidWords checks the validity bitmap against IsValid on slices at aligned
+// and unaligned offsets.
+func TestArrowValidWords(t *testing.T) {
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	for i := range 1000 {
+		if i%3 == 0 || i%7 == 0 {
+			b.AppendNull()
+		} else {
+			b.Append("v")
+		}
+	}
+	full := b.NewArray()
+	defer full.Release()
+	for _, r := range [][2]int64{{0, 1000}, {64, 1000}, {128, 200}, {8, 13}, {3, 900}, {0, 0}, {512, 1000}} {
+		a := array.NewSlice(full, r[0], r[1])
+		n := a.Len()
+		got := arrowValidWords(a, n)
+		for i := range n {
+			if bitmapGet(got, i) != a.IsValid(i) {
+				t.Fatalf("slice %v row %d: got valid=%v; want %v", r, i, bitmapGet(got, i), a.IsValid(i))
+			}
+		}
+		if n%64 != 0 && len(got) > 0 && got[len(got)-1]>>(uint(n)%64) != 0 {
+			t.Fatalf("slice %v: bits set past the last row", r)
+		}
+		a.Release()
+	}
 }
