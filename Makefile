@@ -20,9 +20,23 @@ build:
 run: build
 	./$(BIN) serve $(ARGS)
 
-# test runs every unit and end-to-end suite (about a few minutes on 2 cores).
+# test runs every unit and end-to-end suite, then every fuzz target briefly.
 test:
 	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz-short
+
+# fuzz-short runs every Fuzz* target of the repository for FUZZTIME each (parsers, decoders,
+# kernels against the reference evaluator); found automatically, so new targets join in.
+FUZZTIME ?= 4s
+.PHONY: fuzz-short
+fuzz-short:
+	@set -e; for f in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
+		pkg=./$$(dirname $$f); \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/sigmaflight-fuzz.log 2>&1 || { cat /tmp/sigmaflight-fuzz.log; exit 1; }; \
+		done; \
+	done; echo "fuzz-short: all targets ran without a failure"
 
 # bench runs the hot-path benchmarks and prints each one's throughput and its ratio to the
 # same run's baseline (columnar engine vs reference evaluator, specialised vs generic kernels).
