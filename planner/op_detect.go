@@ -28,6 +28,8 @@ type detectOp struct {
 	names     []string // relation column names by ordinal
 	tableCols int
 	width     int
+	// needed are the table columns gathered at matched rows (nil: all).
+	needed map[int]bool
 
 	schema *arrow.Schema // schema of the last compiled program
 	prog   *sigmaql.Program
@@ -62,7 +64,7 @@ func (d *detectOp) next(ctx context.Context) (*batch, error) {
 		clear(d.out.cols)
 		for c := 0; c < d.tableCols; c++ {
 			arr := in.cols[c]
-			if arr == nil {
+			if arr == nil || (d.needed != nil && !d.needed[c]) {
 				continue
 			}
 			g, err := materialise(d.mem, arr, rows, in.n, clientSafeType(arr.DataType()))

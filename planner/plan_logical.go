@@ -95,9 +95,9 @@ type detectNode struct {
 	prunedBy   []string
 	// tableCols is the number of table columns; rule columns follow them.
 	tableCols int
-	// inline marks a sigma('<yaml>') predicate turned into a detect (no rule columns
-	// are visible to the query, one output row per input row that matches).
-	inline bool
+	// needed lists the table columns consumers read (set by projection pruning; nil:
+	// all): detect gathers only those at the matched rows.
+	needed map[int]bool
 }
 
 func (n *detectNode) inputs() []logicalNode { return []logicalNode{n.input} }

@@ -364,6 +364,12 @@ func prune(n logicalNode, need map[int]bool) {
 			x.columns_ = nil
 		}
 	case *detectNode:
+		x.needed = map[int]bool{}
+		for i := range need {
+			if i < x.tableCols {
+				x.needed[i] = true
+			}
+		}
 		in := map[int]bool{}
 		for i := 0; i < x.tableCols; i++ {
 			in[i] = true

@@ -39,7 +39,7 @@ func buildOp(n logicalNode, env *execEnv, src *sharedIter) (operator, error) {
 		for _, c := range x.input.columns() {
 			names = append(names, c.name)
 		}
-		op = &detectOp{mem: env.mem, input: in, ruleset: x.ruleset, names: names, tableCols: x.tableCols, width: x.tableCols + len(ruleColumns())}
+		op = &detectOp{mem: env.mem, input: in, ruleset: x.ruleset, names: names, tableCols: x.tableCols, width: x.tableCols + len(ruleColumns()), needed: x.needed}
 	case *filterNode:
 		in, err := child(x.input)
 		if err != nil {

@@ -78,7 +78,7 @@ func otrfPlanner(b *testing.B) (*Planner, int64, int64) {
 	schema := unifiedSchema(batches)
 	cat.tables["events"] = &memTable{schema: schema, batches: batches}
 	cat.rulesets["windows"] = rs
-	return New(cat, Options{}), rows, bytes
+	return New(cat, Options{Parallelism: benchParallelism}), rows, bytes
 }
 
 // unifiedSchema merges the batches' fields (recordings differ in columns).
@@ -132,7 +132,8 @@ func BenchmarkSQL(b *testing.B) {
 // BenchmarkDetectVsHunt compares `SELECT rule_title, count(*) FROM detect('windows')
 // GROUP BY rule_title` with what `sigmaflight hunt` does on the same Arrow batches
 // (compile per schema, Program.Eval per batch, count per rule, no output): it reports
-// both throughputs and sql/hunt, the ratio the acceptance asks to be >= 0.8.
+// both throughputs (each from its fastest run) and sql/hunt, the ratio the acceptance
+// asks to be >= 0.8. Run it with -benchtime 5x or more on a quiet machine.
 func BenchmarkDetectVsHunt(b *testing.B) {
 	p, rows, bytes := otrfPlanner(b)
 	batches, _, _, rs := loadOTRFBench(b)
@@ -173,21 +174,27 @@ func BenchmarkDetectVsHunt(b *testing.B) {
 	}
 	b.SetBytes(bytes)
 	b.ResetTimer()
-	var tHunt, tSQL time.Duration
+	// The two alternate, and each rate comes from its fastest run: on a shared machine
+	// the load changes within seconds, and the fastest run is the least disturbed.
+	var bestHunt, bestSQL time.Duration
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		if _, err := hunt(); err != nil {
 			b.Fatal(err)
 		}
-		tHunt += time.Since(start)
+		if d := time.Since(start); bestHunt == 0 || d < bestHunt {
+			bestHunt = d
+		}
 		start = time.Now()
 		if _, err := collectCount(q); err != nil {
 			b.Fatal(err)
 		}
-		tSQL += time.Since(start)
+		if d := time.Since(start); bestSQL == 0 || d < bestSQL {
+			bestSQL = d
+		}
 	}
-	huntRate := float64(rows) * float64(b.N) / tHunt.Seconds()
-	sqlRate := float64(rows) * float64(b.N) / tSQL.Seconds()
+	huntRate := float64(rows) / bestHunt.Seconds()
+	sqlRate := float64(rows) / bestSQL.Seconds()
 	b.ReportMetric(huntRate, "hunt-events/s")
 	b.ReportMetric(sqlRate, "sql-events/s")
 	b.ReportMetric(sqlRate/huntRate, "sql/hunt")
@@ -224,3 +231,6 @@ func sumCounts(q *Query) (int64, error) {
 	}
 	return total, nil
 }
+
+// benchParallelism is the planner's worker count in the benchmarks (0: GOMAXPROCS).
+var benchParallelism = 0
