@@ -129,6 +129,45 @@ func (t *Table) Scan(ctx context.Context, opts ScanOptions) (Iterator, error) {
 	}, nil
 }
 
+// ScanParts is Scan split for parallel readers: it takes one snapshot, prunes it as Scan
+// does, and returns n iterators that together return every batch of it exactly once.
+// Segments go to part shard%n, so a part reads whole shards (the unit of parallelism),
+// and head batches are dealt round-robin. Each iterator must be closed; they are
+// independent and may be read from different goroutines. Each one's Stats count what it
+// read; Segments and HeadBatches are those of its part.
+func (t *Table) ScanParts(ctx context.Context, opts ScanOptions, n int) ([]Iterator, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("scan table %q: %d parts; want at least 1", t.name, n)
+	}
+	it, err := t.Scan(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	whole := it.(*tableIterator)
+	parts := make([]*tableIterator, n)
+	for i := range parts {
+		parts[i] = &tableIterator{table: whole.table, schema: whole.schema, dict: whole.dict}
+		parts[i].stats.SegmentsPruned = whole.stats.SegmentsPruned
+		parts[i].stats.RowGroupsPruned = whole.stats.RowGroupsPruned
+		parts[i].stats.HeadBatchesPruned = whole.stats.HeadBatchesPruned
+	}
+	for _, ss := range whole.segs {
+		p := parts[ss.seg.meta.Shard%n]
+		p.segs = append(p.segs, ss)
+		p.stats.Segments++
+	}
+	for i, b := range whole.batches {
+		p := parts[i%n]
+		p.batches = append(p.batches, b)
+		p.stats.HeadBatches++
+	}
+	out := make([]Iterator, n)
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out, nil
+}
+
 // dictStringType is what string columns are returned as with ScanOptions.Dictionary: the
 // type pqarrow reads Parquet dictionary pages into.
 var dictStringType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
