@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/sigmaflight/sigmaflight/planner"
 )
 
 // EnvPrefix is the prefix of the environment variables that configure a node: the flag
@@ -49,6 +51,11 @@ type Config struct {
 	TLSCert     string
 	TLSKey      string
 	TLSClientCA string
+	// QueryMemoryBytes bounds what one query's operators may buffer (hash tables, sorts);
+	// a query over it fails with a clear error. QueryParallelism is the number of workers
+	// of a parallel plan fragment (0: one per core).
+	QueryMemoryBytes int64
+	QueryParallelism int
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string
 	LogFormat string
@@ -57,13 +64,14 @@ type Config struct {
 // DefaultConfig returns the zero-setup configuration: a standalone node on loopback.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:         "./sigmaflight-data",
-		FlightAddr:      "127.0.0.1:8815",
-		HTTPAddr:        "127.0.0.1:8080",
-		MaxRecvMsgBytes: 256 << 20,
-		TokenTTL:        12 * time.Hour,
-		LogLevel:        "info",
-		LogFormat:       "text",
+		DataDir:          "./sigmaflight-data",
+		FlightAddr:       "127.0.0.1:8815",
+		HTTPAddr:         "127.0.0.1:8080",
+		MaxRecvMsgBytes:  256 << 20,
+		TokenTTL:         12 * time.Hour,
+		QueryMemoryBytes: planner.DefaultQueryMemoryLimit,
+		LogLevel:         "info",
+		LogFormat:        "text",
 	}
 }
 
@@ -91,6 +99,8 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) func() error {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate chain of the Flight SQL service; with --tls-key turns TLS on")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
+	fs.Int64Var(&c.QueryMemoryBytes, "query-memory-bytes", d.QueryMemoryBytes, "memory one query may buffer (hash tables, sorts), in bytes; a query over it fails with an error instead of exhausting the node")
+	fs.IntVar(&c.QueryParallelism, "query-parallelism", 0, "workers per parallel query fragment (0: one per core)")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
 	return func() error {
@@ -209,6 +219,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.checkAddr("http-listen", c.HTTPAddr, true); err != nil {
 		return err
+	}
+	if c.QueryParallelism < 0 {
+		return fmt.Errorf("config: query-parallelism is %d; use 0 (one worker per core) or more", c.QueryParallelism)
 	}
 	if c.MaxRecvMsgBytes < 4<<20 {
 		return fmt.Errorf("config: max-recv-msg-bytes is %d; it must be at least 4194304 (4 MiB)", c.MaxRecvMsgBytes)

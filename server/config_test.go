@@ -85,6 +85,7 @@ func TestConfigErrors(t *testing.T) {
 	f("", []string{"--http-listen", "10.1.2.3:80"}, "--allow-insecure")
 	f("", []string{"--rules", "nopath"}, "must be NAME=PATH")
 	f("", []string{"--log-level", "loud"}, `log-level "loud"`)
+	f("", []string{"--query-parallelism", "-2"}, "query-parallelism is -2")
 }
 
 func TestConfigAllowInsecure(t *testing.T) {

@@ -384,6 +384,8 @@ func toStatus(err error) error {
 		code = codes.Unimplemented
 	case errors.Is(err, storage.ErrTableExists):
 		code = codes.AlreadyExists
+	case errors.Is(err, planner.ErrMemoryLimit):
+		code = codes.ResourceExhausted
 	case errors.Is(err, planner.ErrOverflow):
 		code = codes.OutOfRange
 	case errors.Is(err, storage.ErrWriteFailed), errors.Is(err, storage.ErrClosed):

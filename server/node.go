@@ -81,7 +81,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err erro
 		return nil, err
 	}
 	codec := &handleCodec{keys: keys, now: time.Now}
-	pl := planner.New(n.catalog, planner.Options{Allocator: memory.DefaultAllocator})
+	pl := planner.New(n.catalog, planner.Options{
+		Allocator:        memory.DefaultAllocator,
+		QueryMemoryLimit: cfg.QueryMemoryBytes,
+		Parallelism:      cfg.QueryParallelism,
+	})
 	ingestAlloc := cappedAllocator{Allocator: memory.DefaultAllocator, max: maxIPCAllocation(cfg.MaxRecvMsgBytes)}
 	n.svc, err = newFlightSQLService(n.store, pl, n.catalog, n.sources, n.metrics, log, codec, auth, ingestAlloc)
 	if err != nil {

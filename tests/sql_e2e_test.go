@@ -214,7 +214,7 @@ detection:
 func TestQueryLimitsLeaveNodeHealthy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	n := startNode(t, t.TempDir())
+	n := startNode(t, t.TempDir(), "--query-memory-bytes", "67108864")
 	events := readRecording(t, "empire_dcom_shellwindows_stager.zip")
 	rdr, err := events.Reader(memory.DefaultAllocator, 4096)
 	if err != nil {
@@ -224,11 +224,13 @@ func TestQueryLimitsLeaveNodeHealthy(t *testing.T) {
 	rows := ingest(ctx, t, n.flightSQLClient(), "events", rdr)
 	cnxn := n.adbcConn(ctx)
 
-	// A join on a low-cardinality key explodes: it fails instead of exhausting memory.
+	// A join on a low-cardinality key explodes: it fails at the configured limit (64 MiB)
+	// with ResourceExhausted instead of exhausting memory.
 	err = runADBC(ctx, cnxn, `SELECT count(*) FROM events a JOIN events b ON a."Channel" = b."Channel"`)
-	if err == nil || !strings.Contains(err.Error(), "memory limit") {
-		t.Fatalf("exploding join: got %v; want a memory limit error", err)
+	if err == nil || !strings.Contains(err.Error(), "memory limit") || !strings.Contains(err.Error(), "ResourceExhausted") {
+		t.Fatalf("exploding join: got %v; want a ResourceExhausted memory limit error", err)
 	}
+	t.Logf("exploding join: %v", err)
 
 	// A long query cancelled by its client's deadline stops.
 	qctx, qcancel := context.WithTimeout(ctx, 500*time.Millisecond)
