@@ -84,6 +84,14 @@ const (
 	// hold fewer rows than this.
 	defaultCompactRows = 4 << 20
 
+	// compactFanIn is how many segments of one size class compaction waits for before it
+	// merges them, and the factor between classes: each row is rewritten about
+	// log4(rows per window and shard / 4096) times in all.
+	compactFanIn = 4
+
+	// compactMaxInputs bounds one merge, so that one compaction job stays short.
+	compactMaxInputs = 16
+
 	// scanBatchRows is the number of rows per batch a scan reads from a segment: large
 	// enough to amortize per-batch costs in the engine, small enough to stay in cache.
 	scanBatchRows = 16 << 10

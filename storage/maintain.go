@@ -303,8 +303,9 @@ func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[stri
 	return applied, err
 }
 
-// Compact merges the segments of each (window, shard) that hold fewer than
-// opts.CompactRows rows together into one segment. Scans running meanwhile keep reading
+// Compact merges segments within each (window, shard): segments of the same size class
+// (a factor of compactFanIn), compactFanIn to compactMaxInputs at a time, holding at most
+// opts.CompactRows rows together, become one segment. Scans running meanwhile keep reading
 // the old segments; new scans see the merged one; both see the same rows.
 func (t *Table) Compact(ctx context.Context) error {
 	t.maint.Lock()
@@ -326,19 +327,33 @@ func (t *Table) Compact(ctx context.Context) error {
 	}
 	var jobs [][]*segment
 	for _, k := range order {
-		var small []*segment
-		var rows int64
+		// Tiered: merge only segments of the same size class, compactFanIn or more at a
+		// time, so that a row is rewritten O(log n) times, not at every round.
+		byClass := map[int][]*segment{}
+		var classes []int
 		for _, s := range groups[k] {
-			if rows+s.meta.Rows <= t.opts.CompactRows {
-				small = append(small, s)
-				rows += s.meta.Rows
+			c := sizeClass(s.meta.Rows)
+			if _, ok := byClass[c]; !ok {
+				classes = append(classes, c)
 			}
+			byClass[c] = append(byClass[c], s)
 		}
-		if len(small) >= 2 {
-			for _, s := range small {
-				s.acquire()
+		slices.Sort(classes)
+		for _, c := range classes {
+			var job []*segment
+			var rows int64
+			for _, s := range byClass[c] {
+				if len(job) < compactMaxInputs && rows+s.meta.Rows <= t.opts.CompactRows {
+					job = append(job, s)
+					rows += s.meta.Rows
+				}
 			}
-			jobs = append(jobs, small)
+			if len(job) >= compactFanIn {
+				for _, s := range job {
+					s.acquire()
+				}
+				jobs = append(jobs, job)
+			}
 		}
 	}
 	t.mu.Unlock()
@@ -355,6 +370,16 @@ func (t *Table) Compact(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sizeClass is the compaction tier of a segment of rows rows: 0 below 4,096 rows, then
+// one class per factor of compactFanIn.
+func sizeClass(rows int64) int {
+	c := 0
+	for r := rows / 4096; r > 0; r /= compactFanIn {
+		c++
+	}
+	return c
 }
 
 // compactOne merges segs (one window and shard) into one segment.

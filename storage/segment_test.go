@@ -414,7 +414,7 @@ func TestMaintenanceWhileIngesting(t *testing.T) {
 		MaintenanceInterval: 5 * time.Millisecond,
 		now:                 func() time.Time { return time.Unix(0, clock.Load()).UTC() },
 		TableDefaults: TableOptions{
-			Shards: 2, SealRows: 2000, CompactRows: 1 << 20, RowGroupRows: 1000,
+			Shards: 2, SealRows: 1000, CompactRows: 1 << 20, RowGroupRows: 1000,
 			RetentionAge: 48 * time.Hour,
 		},
 	})
