@@ -68,9 +68,10 @@ const (
 	// month (24*30*4 = 2,880 at 4 shards before compaction merges nothing further).
 	defaultWindow = time.Hour
 
-	// defaultSealRows seals the head at a million rows: large segments compress well
-	// (ZSTD plus dictionaries), and the head of ~1M events stays a few hundred MB.
-	defaultSealRows = 1 << 20
+	// defaultSealRows seals the head at 256Ki rows: Windows events take ~1.5–2 KB each in
+	// Arrow form, so the head stays around half a GB, and segments of 64Ki rows per shard
+	// (one row group) are merged further by compaction.
+	defaultSealRows = 256 << 10
 
 	// defaultSealAge seals a head at most ten minutes old, bounding WAL replay time and
 	// the memory a quiet table holds.
