@@ -81,6 +81,26 @@ func (st *evalState) fallbackLeaf(l *leaf, rows []uint64) []uint64 {
 		col = st.rec.Column(l.col)
 	}
 	bm := make([]uint64, bitmapWords(st.n))
+	if l.pred.kind == predFieldRef && col != nil {
+		// Fast path: a field reference reads two columns, not the whole event; the
+		// same resolution (fieldCol) and comparison (fieldRefMatch) as the reference.
+		oc, ok := st.p.fieldCol[l.pred.text]
+		if !ok {
+			return bm
+		}
+		other := st.rec.Column(oc)
+		bitmapForEach(rows, func(row int) {
+			v, present := refValueAt(col, row)
+			if !present {
+				return
+			}
+			o, ok := refValueAt(other, row)
+			if ok && fieldRefMatch(l.pred, refString(v), refString(o)) {
+				bitmapSet(bm, row)
+			}
+		})
+		return bm
+	}
 	bitmapForEach(rows, func(row int) {
 		ev := st.fb.event(row)
 		var v refValue
