@@ -85,6 +85,15 @@ const (
 	// hold fewer rows than this.
 	defaultCompactRows = 4 << 20
 
+	// headLimitFactor: Write waits while the head holds this many times SealRows rows, so
+	// that a head sealing cannot keep up with stops growing (memory stays bounded) while
+	// leaving room for a seal in progress plus the writes that arrive meanwhile.
+	headLimitFactor = 4
+
+	// maxHeadWait is how long a Write waits for sealing to make room before it fails with
+	// ErrHeadFull: long enough to cover one seal of a full head on a slow machine.
+	maxHeadWait = 30 * time.Second
+
 	// compactFanIn is how many segments of one size class compaction waits for before it
 	// merges them, and the factor between classes: each row is rewritten about
 	// log4(rows per window and shard / 4096) times in all.

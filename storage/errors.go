@@ -40,6 +40,13 @@ var (
 	// process) holds the data directory.
 	ErrLocked = errors.New("data directory is locked")
 
+	// ErrHeadFull is returned by Write when the table's in-memory head holds
+	// headLimitFactor × SealRows rows and sealing did not catch up within maxHeadWait (or
+	// the caller's context ended first): ingest is faster than sealing, or sealing fails
+	// (see the log). Nothing of the call is stored; retry later. It bounds memory instead
+	// of growing the head until the process dies.
+	ErrHeadFull = errors.New("table head is full: sealing is behind")
+
 	// ErrClosed is returned by operations on a closed Store.
 	ErrClosed = errors.New("store is closed")
 )

@@ -222,6 +222,8 @@ func (t *Table) Seal(ctx context.Context) error {
 		}
 		t.rows -= sealed
 		t.stats.Seals++
+		close(t.drained)
+		t.drained = make(chan struct{})
 		t.mu.Unlock()
 		releaseAll(old)
 		t.removeWALsBefore(newGen)

@@ -541,3 +541,46 @@ func TestScanParts(t *testing.T) {
 		t.Fatal("ScanParts(0): got nil error; want one")
 	}
 }
+
+// TestHeadBackpressure: with background sealing off, a Write finding the head over its
+// limit waits; a seal lets it through; a Write whose context ends while waiting fails
+// with ErrHeadFull and stores nothing.
+func TestHeadBackpressure(t *testing.T) {
+	ctx := context.Background()
+	s := openWith(t, t.TempDir(), Options{TableDefaults: TableOptions{SealRows: 5}})
+	defer mustClose(t, s)
+	b := mkBatch(col{"id", []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}})
+	defer b.Release()
+	mustWrite(t, s, "t", b)
+	mustWrite(t, s, "t", b) // 20 rows = headLimitFactor × SealRows: the head is full
+	tbl := mustTable(t, s, "t")
+
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err := s.Write(cctx, "t", appendOpts, []arrow.RecordBatch{b})
+	cancel()
+	if !errors.Is(err, ErrHeadFull) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("write into a full head: got %v; want ErrHeadFull and the context's error", err)
+	}
+	if got := tbl.Rows(); got != 20 {
+		t.Fatalf("rows after the refused write: %d; want 20", got)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Write(ctx, "t", appendOpts, []arrow.RecordBatch{b})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("write into a full head returned %v before any seal; want it to wait", err)
+	case <-time.After(20 * time.Millisecond): // a liveness probe, not a threshold: passing early would be the bug
+	}
+	if err := tbl.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("held-back write after the seal: %v", err)
+	}
+	if got := tbl.Rows(); got != 30 {
+		t.Fatalf("rows: %d; want 30", got)
+	}
+}

@@ -66,6 +66,9 @@ type Table struct {
 	ids      map[string]int64
 	idOrder  []string
 	inflight map[string]*commitReq
+	// drained is closed (and replaced) whenever a seal shrinks the head or the table
+	// closes, waking writes held back by headLimitFactor.
+	drained chan struct{}
 	// pending is schema plus every queued write: what the next Write is validated against.
 	pending *arrow.Schema
 	queue   []*commitReq
@@ -162,6 +165,7 @@ func newTable(name, dir string, w *wal, fsys fileSystem, opts TableOptions, now 
 		ids:      map[string]int64{},
 		inflight: map[string]*commitReq{},
 		man:      &manifest{WALStart: 1, NextSegment: 1},
+		drained:  make(chan struct{}),
 	}
 }
 
@@ -275,6 +279,34 @@ func (t *Table) write(ctx context.Context, recs []arrow.RecordBatch, orig []*arr
 		err := t.err
 		t.mu.Unlock()
 		return fail(err)
+	}
+	// Backpressure: wait while the head is over its limit (sealing is behind).
+	if limit := headLimitFactor * t.opts.SealRows; !replace && t.rows >= limit {
+		deadline := time.NewTimer(maxHeadWait)
+		defer deadline.Stop()
+		for t.rows >= limit && !t.closed && t.err == nil {
+			ch, rows := t.drained, t.rows
+			t.mu.Unlock()
+			t.kick()
+			select {
+			case <-ch:
+			case <-deadline.C:
+				return fail(fmt.Errorf("write table %q: the head holds %d rows (limit %d) and sealing did not make room within %s: %w",
+					t.name, rows, limit, maxHeadWait, ErrHeadFull))
+			case <-ctx.Done():
+				return fail(fmt.Errorf("write table %q: the head holds %d rows (limit %d): %w: %w", t.name, rows, limit, ErrHeadFull, ctx.Err()))
+			}
+			t.mu.Lock()
+		}
+		if t.closed {
+			t.mu.Unlock()
+			return fail(fmt.Errorf("write table %q: %w", t.name, ErrClosed))
+		}
+		if t.err != nil {
+			err := t.err
+			t.mu.Unlock()
+			return fail(err)
+		}
 	}
 	if id != "" && !replace {
 		if rows, ok := t.ids[id]; ok {
@@ -491,6 +523,8 @@ func (t *Table) commitReplace(r *commitReq) {
 	t.ids, t.idOrder = map[string]int64{}, nil
 	t.man = man
 	t.epoch++
+	close(t.drained)
+	t.drained = make(chan struct{})
 	t.publish(r, now)
 	t.schema = r.schema
 	t.stats.Commits++
@@ -573,6 +607,8 @@ func (t *Table) close() error {
 		return nil
 	}
 	t.closed = true
+	close(t.drained)
+	t.drained = make(chan struct{})
 	t.mu.Unlock()
 	close(t.stop)
 	<-t.done
