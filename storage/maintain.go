@@ -558,3 +558,62 @@ func (s *Store) maintenanceLoop(interval time.Duration) {
 func quietMaintErr(err error) bool {
 	return errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled)
 }
+
+// Verify reads every live segment in full and checks its CRC32C (and footer and row
+// counts). A segment that fails is dropped from the manifest, moved to quarantine/ and
+// logged with its path, like at Open; scans already reading it keep their open file, a
+// scan that has not opened it yet fails naming its path. It returns the quarantined
+// segments as "path: reason".
+func (t *Table) Verify(ctx context.Context) ([]string, error) {
+	t.maint.Lock()
+	defer t.maint.Unlock()
+	t.mu.Lock()
+	epoch := t.epoch
+	segs := slices.Clone(t.segments)
+	for _, s := range segs {
+		s.acquire()
+	}
+	t.mu.Unlock()
+	defer func() {
+		for _, s := range segs {
+			s.release()
+		}
+	}()
+	drop := map[string]bool{}
+	var bad []string
+	for _, s := range segs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := verifySegment(t.dir, s.meta, true); err != nil {
+			drop[s.meta.File] = true
+			bad = append(bad, fmt.Sprintf("%s: %v", s.path, err))
+		}
+	}
+	if len(drop) == 0 {
+		return nil, nil
+	}
+	qdir := filepath.Join(t.dir, quarantineDirName)
+	if err := mkdirSync(qdir); err != nil {
+		return nil, err
+	}
+	applied, err := t.replaceSegments(ctx, epoch, drop, nil, 0)
+	if err != nil || !applied {
+		return nil, err
+	}
+	for _, s := range segs {
+		if drop[s.meta.File] {
+			// Not deleted when the last scan finishes: moved aside now.
+			s.dead.Store(false)
+			if err := os.Rename(s.path, filepath.Join(qdir, s.meta.File)); err != nil {
+				slog.Error("storage: moving a corrupt segment to quarantine", "path", s.path, "err", err)
+			}
+			slog.Error("storage: corrupt segment quarantined; its rows are not visible", "table", t.name,
+				"path", s.path, "moved_to", qdir, "rows", s.meta.Rows)
+		}
+	}
+	if err := syncDir(t.dir); err != nil {
+		return bad, err
+	}
+	return bad, nil
+}

@@ -49,6 +49,9 @@ type SegmentMeta struct {
 	Rows   int64 `json:"rows"`
 	// Bytes is the file size; Open checks it.
 	Bytes int64 `json:"bytes"`
+	// CRC is the CRC32C of the whole file, checked by Table.Verify and by Open with
+	// Options.VerifySegments.
+	CRC uint32 `json:"crc32c"`
 	// MinTS and MaxTS bound its ts column, microseconds, inclusive.
 	MinTS int64 `json:"min_ts"`
 	MaxTS int64 `json:"max_ts"`

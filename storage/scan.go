@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -231,7 +232,7 @@ func (it *tableIterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("scan table %q: %w", it.table, err)
+				return nil, fmt.Errorf("scan table %q: segment %s: %w", it.table, it.segs[it.nextSeg].seg.path, err)
 			}
 			out, err := projectBatch(it.table, it.schema, b)
 			b.Release()
@@ -338,7 +339,8 @@ func convertForScan(arr arrow.Array, to arrow.DataType) (arrow.Array, error) {
 
 // segmentReader reads selected row groups of one segment.
 type segmentReader struct {
-	f   *os.File
+	path string
+	f    *os.File
 	rr  pqarrow.RecordReader
 	cur arrow.RecordBatch
 }
@@ -394,7 +396,7 @@ func openSegmentReader(ctx context.Context, seg *segment, want *arrow.Schema, rg
 	if err != nil {
 		return fail(err)
 	}
-	return &segmentReader{f: f, rr: rr}, nil
+	return &segmentReader{path: seg.path, f: f, rr: rr}, nil
 }
 
 func collectLeaves(sf *pqarrow.SchemaField, out []int) []int {
@@ -407,15 +409,22 @@ func collectLeaves(sf *pqarrow.SchemaField, out []int) []int {
 	return out
 }
 
-// next returns the next batch (owned by the caller) or io.EOF.
-func (r *segmentReader) next() (arrow.RecordBatch, error) {
+// next returns the next batch (owned by the caller) or io.EOF. A panic in the Parquet
+// decoder (a damaged page) is returned as an error, so that one bad segment fails the
+// scan with its path instead of killing the process.
+func (r *segmentReader) next() (b arrow.RecordBatch, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("decode segment %s: panic: %v", r.path, p)
+		}
+	}()
 	if !r.rr.Next() {
 		if err := r.rr.Err(); err != nil && err != io.EOF {
 			return nil, err
 		}
 		return nil, io.EOF
 	}
-	b := r.rr.RecordBatch()
+	b = r.rr.RecordBatch()
 	b.Retain()
 	return b, nil
 }
@@ -425,9 +434,32 @@ func (r *segmentReader) close() {
 	r.f.Close()
 }
 
+// segmentCRC checks the CRC32C of the whole file against m.CRC.
+func segmentCRC(dir string, m SegmentMeta) error {
+	f, err := os.Open(filepath.Join(dir, m.File))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := crc32.New(castagnoli)
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	if got := h.Sum32(); got != m.CRC {
+		return fmt.Errorf("CRC32C %08x, manifest says %08x", got, m.CRC)
+	}
+	return nil
+}
+
 // verifySegment checks that the segment file matches its metadata: size, a readable
-// footer, the row count and the row groups. It is what Open runs before trusting one.
-func verifySegment(dir string, m SegmentMeta) error {
+// footer, the row count and the row groups, and with full also the CRC. It is what Open
+// runs before trusting one.
+func verifySegment(dir string, m SegmentMeta, full bool) error {
+	if full {
+		if err := segmentCRC(dir, m); err != nil {
+			return err
+		}
+	}
 	path := filepath.Join(dir, m.File)
 	st, err := os.Stat(path)
 	if err != nil {

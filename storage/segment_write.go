@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"slices"
@@ -220,7 +221,7 @@ func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts [
 	if err := f.Close(); err != nil {
 		return fail(fmt.Errorf("close segment %s: %w", path, err))
 	}
-	m.Bytes = cw.n
+	m.Bytes, m.CRC = cw.n, cw.crc
 	m.MinTS, m.MaxTS = int64(ts[0]), int64(ts[len(ts)-1])
 	for i, fld := range rec.Schema().Fields() {
 		cs := columnStats(rec.Column(i), 0, int(n))
@@ -229,16 +230,18 @@ func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts [
 	return m, nil
 }
 
-// countingWriter counts the bytes written through it and hides the file's Close from the
+// countingWriter counts and checksums the bytes written through it and hides the file's Close from the
 // Parquet writer, which would otherwise close it before the fsync.
 type countingWriter struct {
-	w interface{ Write([]byte) (int, error) }
-	n int64
+	w   interface{ Write([]byte) (int, error) }
+	n   int64
+	crc uint32 // CRC32C of the bytes written
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	c.crc = crc32.Update(c.crc, castagnoli, p[:n])
 	if err == nil && n < len(p) {
 		err = fmt.Errorf("short write: %d of %d bytes", n, len(p))
 	}

@@ -32,6 +32,11 @@ type Options struct {
 	// Table.EnforceRetention still work when called).
 	MaintenanceInterval time.Duration
 
+	// VerifySegments makes Open read every segment in full and check its CRC32C (bit rot
+	// in a data page), besides the size, footer and row counts it always checks. It costs
+	// reading the whole data set at startup; Table.Verify does the same while running.
+	VerifySegments bool
+
 	// fs is the file-system seam for fault injection in tests; nil is the real one.
 	fs fileSystem
 	// now is the clock (ingest time, retention, seal age); nil is time.Now.

@@ -351,7 +351,7 @@ func (s *Store) loadSegments(t *Table, rep *RecoveryReport) error {
 	var bad []string
 	keep := t.man.Segments[:0:0]
 	for _, m := range t.man.Segments {
-		if err := verifySegment(t.dir, m); err != nil {
+		if err := verifySegment(t.dir, m, s.opts.VerifySegments); err != nil {
 			path := filepath.Join(t.dir, m.File)
 			qdir := filepath.Join(t.dir, quarantineDirName)
 			if err := mkdirSync(qdir); err != nil {
