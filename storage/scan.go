@@ -341,8 +341,8 @@ func convertForScan(arr arrow.Array, to arrow.DataType) (arrow.Array, error) {
 type segmentReader struct {
 	path string
 	f    *os.File
-	rr  pqarrow.RecordReader
-	cur arrow.RecordBatch
+	rr   pqarrow.RecordReader
+	cur  arrow.RecordBatch
 }
 
 // openSegmentReader opens seg for reading the columns of want it has, in the row groups
