@@ -31,8 +31,11 @@ type binder struct {
 	// agg is set while binding the select list, HAVING and ORDER BY of an aggregating
 	// query: expressions then refer to the aggregate's output.
 	agg *aggScope
-	// ctes are the common table expressions visible, innermost last.
-	ctes []map[string]*cteDef
+	// ctes are the WITH clauses in scope, innermost last.
+	ctes []cteFrame
+	// planNodes counts the logical nodes copied for CTE references beyond the first
+	// (see bind_cte.go); it may not pass maxPlanNodes.
+	planNodes int
 	// now is the statement's time for now()/current_timestamp.
 	now time.Time
 	// planner serves sys.queries.

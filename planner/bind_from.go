@@ -48,26 +48,9 @@ func (b *binder) bindTableName(tn *ast.TableName) (logicalNode, []string, error)
 	nameTok := b.tableNameToken(tn)
 	if tn.Schema.O == "" {
 		if d := b.lookupCTE(tn.Name.O); d != nil {
-			if d.binding {
-				return nil, nil, b.errAt(ErrUnsupported, nameTok.pos, "common table expression %s refers to itself (WITH RECURSIVE is not supported)", quoteName(d.name))
-			}
-			d.binding = true
-			node, err := b.bindResultSet(d.query)
-			d.binding = false
+			node, err := b.bindCTERef(d, nameTok.pos)
 			if err != nil {
 				return nil, nil, err
-			}
-			if len(d.colName) > 0 {
-				cols := node.columns()
-				if len(d.colName) != len(cols) {
-					return nil, nil, b.errAt(ErrInvalid, nameTok.pos, "common table expression %s names %d columns but its query has %d", quoteName(d.name), len(d.colName), len(cols))
-				}
-				p := &projectNode{input: node}
-				for i, c := range cols {
-					p.exprs = append(p.exprs, &colRef{idx: i, name: c.name, typ: c.typ})
-					p.names = append(p.names, d.colName[i])
-				}
-				node = p
 			}
 			return node, []string{d.name}, nil
 		}

@@ -27,14 +27,6 @@ func scopeOf(n logicalNode, quals ...string) []scopeCol {
 	return out
 }
 
-// cteDef is a WITH entry: bound afresh at each reference.
-type cteDef struct {
-	name    string
-	query   ast.ResultSetNode
-	colName []string
-	binding bool // guards against self-reference
-}
-
 // aggScope is the state of an aggregating SELECT while its select list, HAVING and
 // ORDER BY are bound: expressions are matched against the GROUP BY keys and aggregate
 // calls are collected; both become references to the aggregate node's output (keys
@@ -66,6 +58,9 @@ func (b *binder) bindResultSet(n ast.ResultSetNode) (logicalNode, error) {
 	savedScope, savedAgg := b.scope, b.agg
 	defer func() { b.scope, b.agg = savedScope, savedAgg }()
 	b.scope, b.agg = nil, nil
+	if err := b.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("plan query: %w", err)
+	}
 	b.depth++
 	defer func() { b.depth-- }()
 	if b.depth > maxQueryDepth {
@@ -80,33 +75,6 @@ func (b *binder) bindResultSet(n ast.ResultSetNode) (logicalNode, error) {
 		return b.bindResultSet(q.Query)
 	}
 	return nil, b.unsupported(-1, fmt.Sprintf("%T as a query", n))
-}
-
-// pushCTEs makes a WITH clause's entries visible; the caller pops them.
-func (b *binder) pushCTEs(w *ast.WithClause) error {
-	m := map[string]*cteDef{}
-	for _, c := range w.CTEs {
-		if w.IsRecursive {
-			return b.unsupported(b.kwPos("RECURSIVE"), "WITH RECURSIVE")
-		}
-		d := &cteDef{name: c.Name.O, query: c.Query.Query}
-		for _, n := range c.ColNameList {
-			d.colName = append(d.colName, n.O)
-		}
-		m[strings.ToLower(c.Name.O)] = d
-	}
-	b.ctes = append(b.ctes, m)
-	return nil
-}
-
-// lookupCTE finds a visible CTE by name (case-insensitively, innermost first).
-func (b *binder) lookupCTE(name string) *cteDef {
-	for i := len(b.ctes) - 1; i >= 0; i-- {
-		if d, ok := b.ctes[i][strings.ToLower(name)]; ok {
-			return d
-		}
-	}
-	return nil
 }
 
 func (b *binder) bindSelect(sel *ast.SelectStmt) (logicalNode, error) {
@@ -698,9 +666,9 @@ func (b *binder) union(l, r logicalNode) (logicalNode, error) {
 		cols[i] = relColumn{name: lc[i].name, typ: t}
 	}
 	if u, ok := l.(*unionNode); ok {
-		u.ins = append(u.ins, r)
-		u.cols = cols
-		return u, nil
+		// A new node rather than appending in place: l may be a CTE's bound plan,
+		// which later references copy.
+		return &unionNode{ins: append(append([]logicalNode(nil), u.ins...), r), cols: cols}, nil
 	}
 	return &unionNode{ins: []logicalNode{l, r}, cols: cols}, nil
 }
