@@ -72,6 +72,9 @@ var (
 type identity struct {
 	Subject string
 	Role    Role
+	// token is the bearer token the caller authenticated with ("" after a password login);
+	// the handshake returns it instead of minting a new one.
+	token string
 }
 
 type identityKey struct{}
@@ -201,6 +204,7 @@ func mintToken(keys *keyRing, subject string, role Role, ttl time.Duration, now 
 func (a *authenticator) password(username, password string) (identity, error) {
 	if looksLikeJWT(password) {
 		if id, err := a.verify(password); err == nil {
+			id.token = password
 			return id, nil
 		}
 	}
@@ -256,13 +260,12 @@ func (a *authenticator) verify(token string) (identity, error) {
 			return k, nil
 		}
 	case a.jwks != nil && isAsymmetric(alg):
-		opts = append(opts, jwt.WithValidMethods([]string{alg}))
-		if a.issuer != "" {
-			opts = append(opts, jwt.WithIssuer(a.issuer))
+		// Config.Validate guarantees both are set with --jwks; an empty one here would be
+		// a bug, and refusing is the safe answer.
+		if a.issuer == "" || a.audience == "" {
+			return identity{}, fmt.Errorf("%w: BUG: --jwks without --jwt-issuer and --jwt-audience", ErrBadToken)
 		}
-		if a.audience != "" {
-			opts = append(opts, jwt.WithAudience(a.audience))
-		}
+		opts = append(opts, jwt.WithValidMethods([]string{alg}), jwt.WithIssuer(a.issuer), jwt.WithAudience(a.audience))
 		keyFunc = func(*jwt.Token) (any, error) { return a.jwks.key(kid, alg) }
 	case strings.EqualFold(alg, "none"):
 		return identity{}, fmt.Errorf("%w: algorithm \"none\" (unsigned token) is never accepted", ErrBadToken)
@@ -355,7 +358,13 @@ func (a *authenticator) authorize(header string) (identity, error) {
 	case "":
 		return identity{}, ErrNoCredentials
 	case "bearer":
-		return a.verify(strings.TrimSpace(cred))
+		tok := strings.TrimSpace(cred)
+		id, err := a.verify(tok)
+		if err != nil {
+			return identity{}, err
+		}
+		id.token = tok
+		return id, nil
 	case "basic":
 		user, pass, err := parseBasic(cred)
 		if err != nil {

@@ -43,6 +43,7 @@ type Config struct {
 	TokenTTL time.Duration
 	// JWKSFile, JWTIssuer and JWTAudience verify tokens minted by an external identity
 	// provider: signature by a key of the JWKS file, then issuer, audience and expiry.
+	// Validate requires the issuer and the audience whenever JWKSFile is set.
 	JWKSFile    string
 	JWTIssuer   string
 	JWTAudience string
@@ -93,9 +94,9 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) func() error {
 	_ = fs.MarkDeprecated("allow-insecure", "use --insecure")
 	fs.StringVar(&c.UsersFile, "users", "", "YAML file of users (name, bcrypt password_hash, role admin|writer|reader); turns authentication on (see docs/security.md)")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", d.TokenTTL, "lifetime of the tokens the Flight handshake returns")
-	fs.StringVar(&c.JWKSFile, "jwks", "", "JWKS file of an external identity provider whose tokens are accepted (turns authentication on)")
-	fs.StringVar(&c.JWTIssuer, "jwt-issuer", "", "required issuer (iss) of external tokens verified with --jwks")
-	fs.StringVar(&c.JWTAudience, "jwt-audience", "", "required audience (aud) of external tokens verified with --jwks")
+	fs.StringVar(&c.JWKSFile, "jwks", "", "JWKS file of an external identity provider whose tokens are accepted (turns authentication on; needs --jwt-issuer and --jwt-audience)")
+	fs.StringVar(&c.JWTIssuer, "jwt-issuer", "", "issuer (iss) external tokens must carry; required with --jwks")
+	fs.StringVar(&c.JWTAudience, "jwt-audience", "", "audience (aud) external tokens must carry; required with --jwks, so tokens the provider issued for other services are refused")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate chain of the Flight SQL service; with --tls-key turns TLS on")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "PEM CA bundle: require client certificates signed by it (mutual TLS)")
@@ -210,6 +211,11 @@ func (c *Config) Validate() error {
 	}
 	if c.TLSClientCA != "" && c.TLSCert == "" {
 		return errors.New("config: --tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+	}
+	if c.JWKSFile != "" && (c.JWTIssuer == "" || c.JWTAudience == "") {
+		// Without both, any token the identity provider signs, for any application of
+		// any tenant, would be accepted here.
+		return errors.New("config: --jwks needs --jwt-issuer and --jwt-audience (the iss and aud claims tokens for this node carry); without them every token the identity provider signs for any service would be accepted")
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = DefaultConfig().TokenTTL

@@ -86,6 +86,9 @@ func TestConfigErrors(t *testing.T) {
 	f("", []string{"--rules", "nopath"}, "must be NAME=PATH")
 	f("", []string{"--log-level", "loud"}, `log-level "loud"`)
 	f("", []string{"--query-parallelism", "-2"}, "query-parallelism is -2")
+	f("", []string{"--jwks", "j.json"}, "--jwks needs --jwt-issuer and --jwt-audience")
+	f("", []string{"--jwks", "j.json", "--jwt-issuer", "https://idp"}, "--jwks needs --jwt-issuer and --jwt-audience")
+	f("", []string{"--jwks", "j.json", "--jwt-audience", "sf"}, "--jwks needs --jwt-issuer and --jwt-audience")
 }
 
 func TestConfigAllowInsecure(t *testing.T) {
@@ -119,7 +122,7 @@ func TestExposedAddressNeedsTLSAndAuth(t *testing.T) {
 	f(false, "--users", "u.yaml")
 	f(false, "--tls-cert", "c.pem", "--tls-key", "k.pem")
 	f(true, "--users", "u.yaml", "--tls-cert", "c.pem", "--tls-key", "k.pem")
-	f(true, "--jwks", "j.json", "--tls-cert", "c.pem", "--tls-key", "k.pem")
+	f(true, "--jwks", "j.json", "--jwt-issuer", "https://idp", "--jwt-audience", "sf", "--tls-cert", "c.pem", "--tls-key", "k.pem")
 	f(true, "--insecure")
 	f(true, "--allow-insecure")
 	f(false, "--insecure", "--tls-cert", "c.pem") // cert without key

@@ -35,10 +35,21 @@ type recordStream interface {
 	Schema() *arrow.Schema
 }
 
+// DoPutCommandStatementIngest writes the stream into the command's table. It checks the
+// caller's role itself, whatever the front door checked: writer to create or append, admin
+// to replace (REPLACE deletes every row the table held).
 func (s *flightSQLService) DoPutCommandStatementIngest(ctx context.Context, cmd flightsql.StatementIngest, rdr flight.MessageReader) (int64, error) {
+	if err := requireRole(ctx, RoleWriter, "ingest"); err != nil {
+		return 0, err
+	}
 	opts, err := ingestOptions(cmd)
 	if err != nil {
 		return 0, err
+	}
+	if opts.IfExists == storage.IfExistsReplace {
+		if err := requireRole(ctx, RoleAdmin, "ingest with if_exists=REPLACE (it deletes the table's rows)"); err != nil {
+			return 0, err
+		}
 	}
 	if id, ok := cmd.GetOptions()[ingestBatchIDOption]; ok {
 		setBatchID(&opts, id)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -34,8 +35,11 @@ type frontDoor struct {
 
 // Handshake authenticates the authorization header of the call (Basic user:password,
 // padded or not, a token as password, or Bearer as JDBC sends for `token=`) and answers
-// with a fresh token as `authorization: Bearer <jwt>` in the response headers (JDBC reads
-// headers) and trailers (arrow-go's stock client reads either).
+// with a token as `authorization: Bearer <jwt>` in the response headers (JDBC reads
+// headers) and trailers (arrow-go's stock client reads either). Only a password login
+// mints a fresh token (lifetime --token-ttl); a caller that authenticated with a token gets
+// that same token back, so a handshake never extends a token's life nor turns an external
+// token into one of the node's.
 func (f *frontDoor) Handshake(stream flight.FlightService_HandshakeServer) error {
 	md, _ := metadata.FromIncomingContext(stream.Context())
 	var header string
@@ -46,9 +50,11 @@ func (f *frontDoor) Handshake(stream flight.FlightService_HandshakeServer) error
 	if err != nil {
 		return status.Error(codes.Unauthenticated, err.Error())
 	}
-	tok, err := f.auth.mint(id.Subject, id.Role, f.auth.ttl)
-	if err != nil {
-		return status.Errorf(codes.Internal, "mint token: %v", err)
+	tok := id.token
+	if tok == "" {
+		if tok, err = f.auth.mint(id.Subject, id.Role, f.auth.ttl); err != nil {
+			return status.Errorf(codes.Internal, "mint token: %v", err)
+		}
 	}
 	out := metadata.Pairs("authorization", "Bearer "+tok)
 	if err := stream.SendHeader(out); err != nil {
@@ -71,12 +77,14 @@ func requireRole(ctx context.Context, want Role, what string) error {
 	return status.Errorf(codes.PermissionDenied, "%s needs role %s or admin; user %q has role %s", what, want, id.Subject, id.Role)
 }
 
-// flightSQLTypePrefix starts the type URL of every Flight SQL command in an Any.
-const flightSQLTypePrefix = "type.googleapis.com/arrow.flight.protocol.sql."
-
 // DoPut checks the caller's role for the command in the first message's descriptor, then
 // serves a path descriptor itself (plain Flight ingest) and hands Flight SQL commands to
 // the router. A panic while decoding client IPC becomes InvalidArgument.
+//
+// The command is decoded exactly as the router decodes it (anypb.UnmarshalNew, which
+// resolves the type by the text after the type URL's last '/'), so the role check and the
+// router always see the same command. Deny by default: only binding parameters to a
+// prepared query is open to readers; every other command needs writer.
 func (f *frontDoor) DoPut(stream flight.FlightService_DoPutServer) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -104,18 +112,34 @@ func (f *frontDoor) DoPut(stream flight.FlightService_DoPutServer) (err error) {
 		}
 		return f.plainIngest(replay, desc.GetPath())
 	case flight.DescriptorCMD:
-		var anycmd anypb.Any
-		if err := proto.Unmarshal(desc.GetCmd(), &anycmd); err == nil {
-			switch strings.TrimPrefix(anycmd.GetTypeUrl(), flightSQLTypePrefix) {
-			case "CommandStatementIngest", "CommandStatementUpdate", "CommandPreparedStatementUpdate", "CommandStatementSubstraitPlan":
-				if err := requireRole(ctx, RoleWriter, "ingest"); err != nil {
-					return err
-				}
+		cmd, err := decodeCommand(desc.GetCmd())
+		if err != nil {
+			return err
+		}
+		switch cmd.(type) {
+		case *pb.CommandPreparedStatementQuery:
+			// Binds parameters and returns a new handle: a read.
+		default:
+			if err := requireRole(ctx, RoleWriter, "DoPut "+string(cmd.ProtoReflect().Descriptor().Name())); err != nil {
+				return err
 			}
 		}
 		return f.FlightServer.DoPut(replay)
 	}
 	return status.Errorf(codes.InvalidArgument, "DoPut: unknown descriptor type %v", desc.GetType())
+}
+
+// decodeCommand decodes a Flight SQL command the way arrow-go's router does.
+func decodeCommand(b []byte) (proto.Message, error) {
+	var anycmd anypb.Any
+	if err := proto.Unmarshal(b, &anycmd); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "DoPut: the descriptor's command is not a protobuf Any: %v", err)
+	}
+	cmd, err := anycmd.UnmarshalNew()
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "DoPut: unknown command type %q: %v", anycmd.GetTypeUrl(), err)
+	}
+	return cmd, nil
 }
 
 // plainIngest writes a plain Flight DoPut into the table its path names: [table],
@@ -176,6 +200,25 @@ const (
 	actionGetRuleset   = "sigmaflight.GetRuleset"
 )
 
+// readerActions are the actions of the router that change no data: statements (each
+// handle is bound to its caller), cancellation (of the caller's own tickets), sessions, and
+// transactions and savepoints (Unimplemented).
+var readerActions = map[string]bool{
+	flight.CancelFlightInfoActionType:               true,
+	flight.RenewFlightEndpointActionType:            true,
+	flight.SetSessionOptionsActionType:              true,
+	flight.GetSessionOptionsActionType:              true,
+	flight.CloseSessionActionType:                   true,
+	flightsql.CreatePreparedStatementActionType:     true,
+	flightsql.ClosePreparedStatementActionType:      true,
+	flightsql.CreatePreparedSubstraitPlanActionType: true,
+	flightsql.CancelQueryActionType:                 true,
+	flightsql.BeginTransactionActionType:            true,
+	flightsql.EndTransactionActionType:              true,
+	flightsql.BeginSavepointActionType:              true,
+	flightsql.EndSavepointActionType:                true,
+}
+
 // DoAction serves the sigmaflight.* actions and hands the rest to the router.
 func (f *frontDoor) DoAction(action *flight.Action, stream flight.FlightService_DoActionServer) error {
 	ctx := stream.Context()
@@ -194,6 +237,13 @@ func (f *frontDoor) DoAction(action *flight.Action, stream flight.FlightService_
 	case actionGetRuleset:
 		body, err = f.svc.getRulesetAction(action.GetBody())
 	default:
+		// Deny by default: the router's actions known to change no data are open to every
+		// caller; any other action (one a newer arrow-go might add) needs admin.
+		if !readerActions[action.GetType()] {
+			if err := requireRole(ctx, RoleAdmin, "action "+action.GetType()); err != nil {
+				return err
+			}
+		}
 		return f.FlightServer.DoAction(action, stream)
 	}
 	if err != nil {

@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err erro
 		}
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
-	n.flight = flight.NewServerWithMiddleware([]flight.ServerMiddleware{n.metrics.rpcMiddleware(log), authMiddleware(auth)}, opts...)
+	n.flight = flight.NewServerWithMiddleware(serverMiddleware(n.metrics, log, auth), opts...)
 	router := flightsql.NewFlightServerWithAllocator(n.svc, ingestAlloc)
 	n.flight.RegisterFlightService(&frontDoor{FlightServer: router, svc: n.svc, auth: auth})
 	if n.flightLn, err = net.Listen("tcp", cfg.FlightAddr); err != nil {
