@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"time"
@@ -103,9 +105,19 @@ func (s *flightSQLService) openHandle(ctx context.Context, b []byte) (stmtHandle
 	return h, nil
 }
 
-// flightInfo describes a result of schema sc redeemable with a ticket carrying the signed
-// handle: one endpoint with no location, i.e. on this same connection.
-func (s *flightSQLService) flightInfo(sc *arrow.Schema, handle []byte, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+// flightInfo describes a result of schema sc redeemable with a ticket: h signed with a
+// fresh random execution id (so each FlightInfo can be cancelled on its own), one
+// endpoint with no location, i.e. on this same connection. The ticket expires with h.
+func (s *flightSQLService) flightInfo(ctx context.Context, sc *arrow.Schema, h stmtHandle, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, status.Errorf(codes.Internal, "execution id: %v", err)
+	}
+	h.Exec = base64.RawURLEncoding.EncodeToString(nonce[:])
+	handle, err := s.newHandle(ctx, h)
+	if err != nil {
+		return nil, err
+	}
 	tkt, err := flightsql.CreateStatementQueryTicket(handle)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "create ticket: %v", err)
@@ -130,11 +142,7 @@ func (s *flightSQLService) GetFlightInfoStatement(ctx context.Context, cmd fligh
 	if n := parameterSchema(q).NumFields(); n > 0 {
 		return nil, status.Errorf(codes.InvalidArgument, "the query has %d parameter(s) ('?'): prepare it and bind the parameters", n)
 	}
-	h, err := s.newHandle(ctx, stmtHandle{SQL: cmd.GetQuery()})
-	if err != nil {
-		return nil, err
-	}
-	return s.flightInfo(q.Schema(), h, desc)
+	return s.flightInfo(ctx, q.Schema(), stmtHandle{SQL: cmd.GetQuery()}, desc)
 }
 
 func (s *flightSQLService) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {
@@ -156,7 +164,7 @@ func (s *flightSQLService) executeHandle(ctx context.Context, b []byte) (*arrow.
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, done, err := s.running.start(ctx, b)
+	ctx, done, err := s.running.start(ctx, h.Exec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -255,8 +263,7 @@ func (s *flightSQLService) ClosePreparedStatement(context.Context, flightsql.Act
 }
 
 func (s *flightSQLService) GetFlightInfoPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {
-	handle := cmd.GetPreparedStatementHandle()
-	h, err := s.openHandle(ctx, handle)
+	h, err := s.openHandle(ctx, cmd.GetPreparedStatementHandle())
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +274,7 @@ func (s *flightSQLService) GetFlightInfoPreparedStatement(ctx context.Context, c
 	if n := parameterSchema(q).NumFields(); n > 0 && len(h.Params) == 0 {
 		return nil, status.Errorf(codes.InvalidArgument, "the statement has %d parameter(s) ('?') and none are bound: send them with DoPut before executing", n)
 	}
-	return s.flightInfo(q.Schema(), handle, desc)
+	return s.flightInfo(ctx, q.Schema(), h, desc)
 }
 
 func (s *flightSQLService) GetSchemaPreparedStatement(ctx context.Context, cmd flightsql.PreparedStatementQuery, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {

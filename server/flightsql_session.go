@@ -150,10 +150,16 @@ func (s *flightSQLService) CancelFlightInfo(ctx context.Context, req *flight.Can
 		if err != nil {
 			return flight.CancelFlightInfoResult{Status: flight.CancelStatusNotCancellable}, nil
 		}
-		if _, err := s.openHandle(ctx, tkt.GetStatementHandle()); err != nil {
+		h, err := s.openHandle(ctx, tkt.GetStatementHandle())
+		if err != nil {
 			return flight.CancelFlightInfoResult{}, err
 		}
-		s.running.cancel(tkt.GetStatementHandle())
+		if h.Exec == "" {
+			// A prepared statement handle, not a ticket of a FlightInfo: cancelling it
+			// would refuse every later execution of the statement.
+			return flight.CancelFlightInfoResult{Status: flight.CancelStatusNotCancellable}, nil
+		}
+		s.running.cancel(h.Exec, time.Unix(h.Expires, 0))
 	}
 	return flight.CancelFlightInfoResult{Status: flight.CancelStatusCancelled}, nil
 }

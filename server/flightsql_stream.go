@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -29,9 +28,23 @@ const keepAliveInterval = 5 * time.Second
 
 // streamWithKeepAlive copies rdr's batches to ch like flight.StreamChunksFromReader, and
 // sends an empty batch when no batch came for earlySchemaDelay (first) or keepAliveInterval
-// (later). It stops when ctx is done; it closes ch and releases rdr before returning.
+// (later). It stops when ctx is done and then ends the stream with an error chunk (the
+// cause ctx was cancelled with when it is a status, e.g. CancelFlightInfo, else Canceled or
+// DeadlineExceeded): arrow-go's DoGet treats a closed channel as success, so without it a
+// cancelled query would end OK with truncated results. It closes ch and releases rdr
+// before returning.
+//
+// The final error chunk is sent blocking: arrow-go's DoGet reads ch until it is closed,
+// also after the client went away (its deferred drain), so the send always completes.
 func streamWithKeepAlive(ctx context.Context, rdr array.RecordReader, ch chan<- flight.StreamChunk, mem memory.Allocator) {
 	defer close(ch)
+	var final error
+	defer func() {
+		if final != nil {
+			ch <- flight.StreamChunk{Err: final}
+		}
+	}()
+	queryCtx := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	inner := make(chan arrow.RecordBatch)
 	finished := make(chan struct{})
@@ -74,6 +87,7 @@ func streamWithKeepAlive(ctx context.Context, rdr array.RecordReader, ch chan<- 
 			if c.Data != nil {
 				c.Data.Release()
 			}
+			final = stopError(queryCtx)
 			return false
 		}
 	}
@@ -83,8 +97,13 @@ func streamWithKeepAlive(ctx context.Context, rdr array.RecordReader, ch chan<- 
 		select {
 		case rec, ok := <-inner:
 			if !ok {
-				if readErr != nil {
-					send(flight.StreamChunk{Err: toStatus(readErr)})
+				switch {
+				case queryCtx.Err() != nil:
+					// The reader stopped because the query was stopped, with or without
+					// an error of its own: report why it was stopped.
+					final = stopError(queryCtx)
+				case readErr != nil:
+					final = toStatus(readErr)
 				}
 				return
 			}
@@ -98,9 +117,22 @@ func streamWithKeepAlive(ctx context.Context, rdr array.RecordReader, ch chan<- 
 			}
 			timer.Reset(keepAliveInterval)
 		case <-ctx.Done():
+			final = stopError(queryCtx)
 			return
 		}
 	}
+}
+
+// stopError is the status a stream stopped by the end of ctx reports: the cause ctx was
+// cancelled with when that is a gRPC status (CancelFlightInfo gives one), else Canceled or
+// DeadlineExceeded.
+func stopError(ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil {
+		if _, ok := status.FromError(cause); ok {
+			return cause
+		}
+	}
+	return status.FromContextError(ctx.Err()).Err()
 }
 
 // chainReader runs queries one after another (one per bound parameter row) and yields
@@ -215,68 +247,84 @@ func concatBatches(mem memory.Allocator, batches []arrow.RecordBatch) (arrow.Rec
 	return rec, nil
 }
 
-// runningQueries tracks the streams being served by ticket, so CancelFlightInfo can stop
-// them, and remembers cancelled tickets for a while so a DoGet arriving after the cancel
-// fails instead of starting the work.
+// runningQueries tracks the streams being served by execution id (the nonce of the ticket
+// a FlightInfo issued), so CancelFlightInfo can stop them, and remembers cancelled ids until
+// their ticket expires (at most cancelledTicketTTL) so a DoGet arriving after the cancel
+// fails instead of starting the work. Every FlightInfo issues a fresh id, so cancelling one
+// execution never affects another execution of the same SQL or prepared statement.
 type runningQueries struct {
 	mu        sync.Mutex
 	nextID    int64
-	running   map[[32]byte]map[int64]context.CancelFunc
-	cancelled map[[32]byte]time.Time
+	running   map[string]map[int64]context.CancelCauseFunc
+	cancelled map[string]time.Time // execution id -> when to forget it
+	now       func() time.Time
 }
 
-// cancelledTicketTTL is how long a cancelled ticket stays refused; tickets expire anyway.
+// cancelledTicketTTL bounds how long a cancelled execution id is remembered; its ticket
+// usually expires sooner (the id is forgotten then).
 const cancelledTicketTTL = time.Hour
 
+// errCancelledByClient is the status of a stream stopped by CancelFlightInfo.
+var errCancelledByClient = status.Error(codes.Canceled, "the query was cancelled (CancelFlightInfo): execute it again for a new ticket")
+
 func newRunningQueries() *runningQueries {
-	return &runningQueries{running: map[[32]byte]map[int64]context.CancelFunc{}, cancelled: map[[32]byte]time.Time{}}
+	return &runningQueries{running: map[string]map[int64]context.CancelCauseFunc{}, cancelled: map[string]time.Time{}, now: time.Now}
 }
 
-// start registers a stream of ticket and returns its context and the function that ends it.
-func (r *runningQueries) start(ctx context.Context, ticket []byte) (context.Context, func(), error) {
-	key := sha256.Sum256(ticket)
+// start registers a stream of execution id exec ("" for a handle redeemed directly, which
+// no FlightInfo names and so cannot be cancelled) and returns its context and the function
+// that ends it.
+func (r *runningQueries) start(ctx context.Context, exec string) (context.Context, func(), error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.cancelled[key]; ok {
-		return nil, nil, status.Error(codes.Canceled, "the query was cancelled (CancelFlightInfo): execute it again for a new ticket")
+	if exec != "" {
+		if _, ok := r.cancelled[exec]; ok {
+			return nil, nil, errCancelledByClient
+		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
 	r.nextID++
 	id := r.nextID
-	if r.running[key] == nil {
-		r.running[key] = map[int64]context.CancelFunc{}
+	if r.running[exec] == nil {
+		r.running[exec] = map[int64]context.CancelCauseFunc{}
 	}
-	r.running[key][id] = cancel
+	r.running[exec][id] = cancel
 	var once sync.Once
 	return ctx, func() {
 		once.Do(func() {
-			cancel()
+			cancel(nil)
 			r.mu.Lock()
-			delete(r.running[key], id)
-			if len(r.running[key]) == 0 {
-				delete(r.running, key)
+			delete(r.running[exec], id)
+			if len(r.running[exec]) == 0 {
+				delete(r.running, exec)
 			}
 			r.mu.Unlock()
 		})
 	}, nil
 }
 
-// cancel stops every stream of ticket and refuses it from now on. It reports whether a
-// stream was running.
-func (r *runningQueries) cancel(ticket []byte) bool {
-	key := sha256.Sum256(ticket)
+// cancel stops every stream of execution id exec and refuses it until expires (the
+// ticket's expiry, capped at cancelledTicketTTL from now). It reports whether a stream was
+// running. The empty id names nothing and cancels nothing.
+func (r *runningQueries) cancel(exec string, expires time.Time) bool {
+	if exec == "" {
+		return false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := time.Now()
-	for k, at := range r.cancelled {
-		if now.Sub(at) > cancelledTicketTTL {
+	now := r.now()
+	for k, until := range r.cancelled {
+		if now.After(until) {
 			delete(r.cancelled, k)
 		}
 	}
-	r.cancelled[key] = now
-	streams := r.running[key]
+	if limit := now.Add(cancelledTicketTTL); expires.After(limit) {
+		expires = limit
+	}
+	r.cancelled[exec] = expires
+	streams := r.running[exec]
 	for _, c := range streams {
-		c()
+		c(errCancelledByClient)
 	}
 	return len(streams) > 0
 }

@@ -48,6 +48,9 @@ type stmtHandle struct {
 	Expires int64 `json:"exp"`
 	// KeyID names the key that signed the handle.
 	KeyID string `json:"kid"`
+	// Exec is the execution id of a ticket: random, fresh in every FlightInfo, so
+	// CancelFlightInfo stops exactly that execution. Empty in prepared statement handles.
+	Exec string `json:"x,omitempty"`
 }
 
 // handleCodec signs and verifies handles with the node's key ring.
