@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -61,6 +62,10 @@ func TestPrepareErrors(t *testing.T) {
 	f(`SELECT 1; SELECT 2`, ErrUnsupported, `multiple statements are not supported; send one statement per query (line 1, column 9)`)
 	f(`INSERT INTO events (pid) VALUES (1)`, ErrUnsupported, `INSERT statements are not supported yet (line 1, column 1)`)
 	f(`WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x`, ErrUnsupported, `WITH RECURSIVE is not supported yet (line 1, column 6)`)
+	f(`WITH a AS (SELECT 1), A AS (SELECT 2) SELECT * FROM a`, ErrInvalid, `common table expression "A" is defined twice in one WITH clause (line 1, column 23)`)
+	// A decimal literal of 154 digits made TiDB's parser panic (found by FuzzPrepare).
+	f(`SELECT 1 + `+strings.Repeat("0", 154)+`.`, ErrUnsupported, `numeric literals of more than 65 digits are not supported (line 1, column 12)`)
+	f(`SELECT `+strings.Repeat("9", 66), ErrUnsupported, `numeric literals of more than 65 digits are not supported (line 1, column 8)`)
 	f(`SELECT pid FROM events INTERSECT SELECT pid FROM events`, ErrUnsupported, `INTERSECT and EXCEPT are not supported yet (line 1, column 24)`)
 	f(`SELECT * FROM events WHERE detect('x')`, ErrUnsupported, `detect() is a table function (line 1, column 28); use it in FROM: SELECT * FROM detect('ruleset')`)
 	f(`SELECT CAST(pid AS INTERVAL) FROM events`, ErrUnsupported, `CAST to INTERVAL is not supported yet (line 1, column 8)`)

@@ -40,6 +40,10 @@ const (
 // query cannot exhaust the stack.
 const maxQueryDepth = 64
 
+// maxDecimalDigits bounds the digits of a numeric literal without exponent: MySQL's
+// DECIMAL holds 65, and TiDB's parser panics past 81.
+const maxDecimalDigits = 65
+
 // maxPlanNodes bounds the logical nodes a query's CTE references may copy (see
 // bind_cte.go): each reference beyond the first copies the CTE's plan, so a chain of
 // CTEs that each refer twice to the one before doubles at every level. 10,000 nodes is

@@ -13,10 +13,24 @@ import (
 // parseSQL parses the rewritten text with the TiDB parser in ANSI_QUOTES mode and returns
 // its single statement. orig is the user's text, for positions; rewritten has the same
 // length. A TiDB parser is not safe for concurrent use, so each call makes its own.
-func parseSQL(orig, rewritten string, toks []token) (ast.StmtNode, error) {
+func parseSQL(orig, rewritten string, toks []token) (stmt ast.StmtNode, err error) {
 	if len(toks) == 0 {
 		return nil, newError(ErrSyntax, orig, -1, "empty query")
 	}
+	for _, t := range toks {
+		// TiDB's test_driver decimal panics on more than 81 digits; MySQL's DECIMAL
+		// holds 65.
+		if t.kind == tokNumber && !strings.ContainsAny(t.value, "eExXbB") && decimalDigits(t.value) > maxDecimalDigits {
+			return nil, newError(ErrUnsupported, orig, t.pos, "numeric literals of more than %d digits are not supported", maxDecimalDigits)
+		}
+	}
+	defer func() {
+		// The TiDB parser is third-party code on a path any reader reaches: a panic in
+		// it is a refused query, not a crashed node.
+		if r := recover(); r != nil {
+			stmt, err = nil, newError(ErrSyntax, orig, -1, "the SQL parser failed on this text: %v", r)
+		}
+	}()
 	p := parser.New()
 	p.SetSQLMode(mysql.ModeANSIQuotes | mysql.ModePipesAsConcat)
 	stmts, _, err := p.Parse(rewritten, "", "")
@@ -84,4 +98,15 @@ func nearText(sql string, t token) string {
 		s = s[:40] + "..."
 	}
 	return `"` + s + `"`
+}
+
+// decimalDigits counts the digits of a numeric literal.
+func decimalDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			n++
+		}
+	}
+	return n
 }
