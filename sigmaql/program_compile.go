@@ -29,6 +29,12 @@ type Program struct {
 	// column pass: a keyword searches every string column.
 	kwPreds   []*pred
 	kwMatcher *groupMatcher
+	// kwEverywhere is set when some rule with a keyword leaf has a logsource that selects
+	// every row (no logsource condition: e.g. product windows alone, or an unmapped
+	// category). Its keywords are then searched on every row of every string column
+	// anyway, so each string column's pass decides the keyword preds with its own leaves:
+	// one fold and one automaton scan per distinct value instead of two.
+	kwEverywhere bool
 }
 
 // parallelMinRows is the fewest rows one goroutine of a parallel Eval takes: below it,
@@ -61,6 +67,10 @@ type colGroup struct {
 	// one pass per distinct value; nil when the group has none.
 	matcher   *groupMatcher
 	strLeaves []int32
+	// hitLeaf maps a matcher item to its leaf: strLeaves, then (kwInPass) the column's
+	// keyword leaves in Program.kwPreds order (-1 for a keyword pred without one).
+	hitLeaf  []int32
+	kwInPass bool
 	// kwLeaf maps an index into Program.kwPreds to this column's leaf, -1 for none.
 	kwLeaf []int32
 }
@@ -240,6 +250,7 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 		p.lsOf = append(p.lsOf, ls)
 		p.exprs = append(p.exprs, cond)
 	}
+	p.kwEverywhere = kwEverywhere(p)
 	for _, g := range p.groups {
 		var items []matchItem
 		for _, id := range g.leaves {
@@ -248,9 +259,6 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 				g.strLeaves = append(g.strLeaves, int32(id))
 			}
 		}
-		if len(items) > 0 {
-			g.matcher = cachedMatcher(items)
-		}
 		g.kwLeaf = make([]int32, len(c.kwIdx))
 		for i := range g.kwLeaf {
 			g.kwLeaf[i] = -1
@@ -258,7 +266,19 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 		for _, id := range g.leaves {
 			if l := p.leaves[id]; l.kw {
 				g.kwLeaf[l.kwIdx] = int32(id)
+				g.kwInPass = p.kwEverywhere
 			}
+		}
+		g.hitLeaf = append(g.hitLeaf, g.strLeaves...)
+		if g.kwInPass {
+			for i, pr := range p.kwPreds {
+				str, _ := stringKernel(pr)
+				items = append(items, matchItem{pred: pr, str: str})
+				g.hitLeaf = append(g.hitLeaf, g.kwLeaf[i])
+			}
+		}
+		if len(items) > 0 {
+			g.matcher = cachedMatcher(items)
 		}
 	}
 	if len(p.kwPreds) > 0 {
@@ -270,6 +290,29 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 		p.kwMatcher = cachedMatcher(items)
 	}
 	return p, nil
+}
+
+// kwEverywhere reports whether some rule whose condition has a keyword leaf has a
+// logsource that is constant true, i.e. whose keywords are searched on every row.
+func kwEverywhere(p *Program) bool {
+	var hasKw func(n *node) bool
+	hasKw = func(n *node) bool {
+		if n.op == opLeaf {
+			return p.leaves[n.leaf].kw
+		}
+		for _, k := range n.kids {
+			if hasKw(k) {
+				return true
+			}
+		}
+		return false
+	}
+	for ri, e := range p.exprs {
+		if isConst(p.ls[p.lsOf[ri]], true) && hasKw(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // columnKind classifies an Arrow type; f32 marks Float32 (its string form differs).

@@ -8,7 +8,6 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -37,6 +36,8 @@ type evalState struct {
 	kwSeq     int32
 	// foldBuf is the scratch buffer of foldScratch.
 	foldBuf []byte
+	// dedup deduplicates one column's values at a time (stringView).
+	dedup dedupTable
 }
 
 // groupState holds one column's per-batch views, each built on first use.
@@ -46,7 +47,9 @@ type groupState struct {
 
 	strReady bool
 	distinct []string // distinct string forms of the non-null values
-	rowIdx   []int32  // row -> index into distinct, -1 for null
+	vrows    []int32  // the non-null rows, increasing
+	vidx     []int32  // vidx[k] is the index into distinct of row vrows[k]
+	passDone bool     // stringGroup has decided the group's matcher items
 
 	// Keyword search state (keywordSearch). With kwView, values are identified by their
 	// index into distinct (kwRun marks those searched); without, by kwSeen, built only
@@ -252,6 +255,12 @@ func (st *evalState) leafBitmap(id int, care []uint64) []uint64 {
 		return st.fallbackBitmap(id, l, care)
 	}
 	if l.kw {
+		if st.p.groups[l.group].kwInPass {
+			if !st.groups[l.group].passDone {
+				st.stringGroup(l.group)
+			}
+			return st.leafBits[id]
+		}
 		return st.keywordBitmap(id, l, care)
 	}
 	if st.leafDone[id] {
@@ -327,8 +336,9 @@ func (st *evalState) validity(gi int) []uint64 {
 	return bm
 }
 
-// stringGroup decides every string leaf of group gi in one pass over the column's
-// distinct values (groupMatcher) and stores their bitmaps.
+// stringGroup decides every string leaf of group gi (and its keyword leaves when
+// kwInPass) in one pass over the column's distinct values (groupMatcher) and stores
+// their bitmaps.
 func (st *evalState) stringGroup(gi int) {
 	g := st.p.groups[gi]
 	m := g.matcher
@@ -346,12 +356,16 @@ func (st *evalState) stringGroup(gi int) {
 	}
 	if len(sc.hits) > 0 {
 		words := bitmapWords(st.n)
-		for row, j := range gs.rowIdx {
-			if j < 0 || hitOff[j] == hitOff[j+1] {
+		for k, j := range gs.vidx {
+			if hitOff[j] == hitOff[j+1] {
 				continue
 			}
-			for _, k := range sc.hits[hitOff[j]:hitOff[j+1]] {
-				lid := g.strLeaves[k]
+			row := int(gs.vrows[k])
+			for _, h := range sc.hits[hitOff[j]:hitOff[j+1]] {
+				lid := g.hitLeaf[h]
+				if lid < 0 {
+					continue
+				}
 				bm := st.leafBits[lid]
 				if bm == nil {
 					bm = make([]uint64, words)
@@ -364,6 +378,7 @@ func (st *evalState) stringGroup(gi int) {
 	for _, id := range g.strLeaves {
 		st.leafDone[id] = true
 	}
+	st.groups[gi].passDone = true
 }
 
 // keywordBitmap decides keyword leaf id on the rows of care its column has not been
@@ -428,6 +443,29 @@ func (st *evalState) keywordSearch(gi int, todo []uint64) {
 		return out
 	}
 	words := bitmapWords(st.n)
+	set := func(row int, hits []int32) {
+		for _, lid := range hits {
+			bm := st.leafBits[lid]
+			if bm == nil {
+				bm = make([]uint64, words)
+				st.leafBits[lid] = bm
+			}
+			bitmapSet(bm, row)
+		}
+	}
+	if gs.kwView {
+		for k, row := range gs.vrows {
+			if !bitmapGet(todo, int(row)) {
+				continue
+			}
+			j := gs.vidx[k]
+			if !gs.kwRun[j] {
+				gs.kwHits[j], gs.kwRun[j] = search(gs.distinct[j]), true
+			}
+			set(int(row), gs.kwHits[j])
+		}
+		return
+	}
 	valid := st.validity(gi)
 	if valid == nil {
 		return
@@ -439,135 +477,19 @@ func (st *evalState) keywordSearch(gi int, todo []uint64) {
 		for w != 0 {
 			row := wi*bitmapWordBits + bits.TrailingZeros64(w)
 			w &= w - 1
-			var hits []int32
-			if gs.kwView {
-				j := gs.rowIdx[row]
-				if j < 0 {
-					continue
+			raw := stringAt(col, row)
+			if lastJ < 0 || raw != last {
+				j, ok := gs.kwSeen[raw]
+				if !ok {
+					j = int32(len(gs.kwHits))
+					gs.kwSeen[raw] = j
+					gs.kwHits = append(gs.kwHits, search(raw))
 				}
-				if !gs.kwRun[j] {
-					gs.kwHits[j], gs.kwRun[j] = search(gs.distinct[j]), true
-				}
-				hits = gs.kwHits[j]
-			} else {
-				raw := stringAt(col, row)
-				if lastJ < 0 || raw != last {
-					j, ok := gs.kwSeen[raw]
-					if !ok {
-						j = int32(len(gs.kwHits))
-						gs.kwSeen[raw] = j
-						gs.kwHits = append(gs.kwHits, search(raw))
-					}
-					last, lastJ = raw, j
-				}
-				hits = gs.kwHits[lastJ]
+				last, lastJ = raw, j
 			}
-			for _, lid := range hits {
-				bm := st.leafBits[lid]
-				if bm == nil {
-					bm = make([]uint64, words)
-					st.leafBits[lid] = bm
-				}
-				bitmapSet(bm, row)
-			}
+			set(row, gs.kwHits[lastJ])
 		}
 	}
-}
-
-// stringView builds the distinct string forms of a column. Dictionary arrays use their
-// dictionary as the distinct values; other columns are deduplicated through a map.
-func (st *evalState) stringView(gi int) *groupState {
-	gs := &st.groups[gi]
-	if gs.strReady {
-		return gs
-	}
-	g := st.p.groups[gi]
-	col := st.rec.Column(g.col)
-	gs.rowIdx = make([]int32, st.n)
-	if d, ok := col.(*array.Dictionary); ok && g.kind == colString {
-		dict := d.Dictionary()
-		gs.distinct = make([]string, dict.Len())
-		for j := range gs.distinct {
-			if dict.IsValid(j) {
-				gs.distinct[j] = stringAt(dict, j)
-			}
-		}
-		for i := 0; i < st.n; i++ {
-			gs.rowIdx[i] = -1
-			if d.IsValid(i) {
-				if j := d.GetValueIndex(i); dict.IsValid(j) {
-					gs.rowIdx[i] = int32(j)
-				}
-			}
-		}
-		gs.strReady = true
-		return gs
-	}
-	for i := range gs.rowIdx {
-		gs.rowIdx[i] = -1
-	}
-	seen := map[string]int32{}
-	last, lastJ := "", int32(-1)
-	valid := st.validity(gi)
-	for wi, w := range valid {
-		for w != 0 {
-			i := wi*bitmapWordBits + bits.TrailingZeros64(w)
-			w &= w - 1
-			s := stringFormAt(col, i, g.kind, g.f32)
-			// Fast path: neighbouring events often repeat a value.
-			if lastJ >= 0 && s == last {
-				gs.rowIdx[i] = lastJ
-				continue
-			}
-			j, ok := seen[s]
-			if !ok {
-				j = int32(len(gs.distinct))
-				seen[s] = j
-				gs.distinct = append(gs.distinct, s)
-			}
-			gs.rowIdx[i] = j
-			last, lastJ = s, j
-		}
-	}
-	gs.strReady = true
-	return gs
-}
-
-// stringAt reads a string array's value (Utf8, LargeUtf8 or Utf8View).
-func stringAt(a arrow.Array, i int) string {
-	switch a := a.(type) {
-	case *array.String:
-		return a.Value(i)
-	case *array.LargeString:
-		return a.Value(i)
-	case *array.StringView:
-		return a.Value(i)
-	}
-	return a.ValueStr(i)
-}
-
-// stringFormAt is the string form of a non-null value: how patterns see numbers and
-// booleans.
-func stringFormAt(col arrow.Array, i int, kind colKind, f32 bool) string {
-	switch kind {
-	case colString:
-		return stringAt(col, i)
-	case colInt, colUint, colFloat:
-		v := numberAt(col, i)
-		switch {
-		case kind == colUint:
-			return strconv.FormatUint(uint64At(col, i), 10)
-		case v.isInt:
-			return strconv.FormatInt(v.i, 10)
-		case f32:
-			return strconv.FormatFloat(v.f, 'f', -1, 32)
-		default:
-			return strconv.FormatFloat(v.f, 'f', -1, 64)
-		}
-	case colBool:
-		return strconv.FormatBool(col.(*array.Boolean).Value(i))
-	}
-	return col.ValueStr(i)
 }
 
 func uint64At(col arrow.Array, i int) uint64 {
