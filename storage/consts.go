@@ -137,6 +137,17 @@ const (
 	// searches for valid frames after a corrupt one.
 	ipcContinuation = 0xFFFFFFFF
 
+	// frameS2Magic starts the payload of a frame whose Arrow IPC stream is compressed as
+	// one S2 block ("SFS2" little endian). A payload without it is a bare IPC stream
+	// (frames written before S2; they start with ipcContinuation). Recovery's search for
+	// valid frames after a corrupt one accepts either marker.
+	frameS2Magic   = 0x32534653
+	frameMagicSize = 4
+
+	// maxPooledScratch bounds the IPC and frame buffers kept for reuse, so that one huge
+	// batch does not pin its buffers in memory for the life of the process.
+	maxPooledScratch = 64 << 20
+
 	// walReadBufferSize is the read buffer used when replaying a WAL: large enough that
 	// replay is bound by decoding, not by read syscalls.
 	walReadBufferSize = 1 << 20

@@ -426,8 +426,11 @@ func (t *Table) commitAppends(group []*commitReq) {
 	var frames [][]byte
 	for _, r := range group {
 		frames = append(frames, r.frames...)
+		r.frames = nil
 	}
-	if err := t.wal.append(frames); err != nil {
+	err := t.wal.append(frames)
+	releaseFrames(frames) // written (or failed); nothing reads them again
+	if err != nil {
 		t.answer(group, t.setFailed(err))
 		return
 	}
