@@ -192,6 +192,13 @@ func sameClass(a, b vkind) bool {
 // allLiterals reports whether every item is a constant.
 func allLiterals(items []ast.ExprNode) bool {
 	for _, it := range items {
+		for {
+			p, ok := it.(*ast.ParenthesesExpr)
+			if !ok {
+				break
+			}
+			it = p.Expr // a bound parameter is a parenthesised literal
+		}
 		switch x := it.(type) {
 		case *test_driver.ValueExpr, *test_driver.ParamMarkerExpr:
 		case *ast.UnaryOperationExpr:

@@ -107,6 +107,7 @@ func (q *Query) Bind(params arrow.RecordBatch, row int) (*Query, error) {
 	if row < 0 || int64(row) >= params.NumRows() {
 		return nil, fmt.Errorf("%w: parameter row %d out of range (batch has %d rows)", ErrInvalid, row, params.NumRows())
 	}
+	literalOnly := q.literalOnlyParams()
 	var b strings.Builder
 	last := 0
 	for i, pos := range q.paramPos {
@@ -115,7 +116,15 @@ func (q *Query) Bind(params arrow.RecordBatch, row int) (*Query, error) {
 			return nil, fmt.Errorf("%w: parameter %d: %v", ErrType, i+1, err)
 		}
 		b.WriteString(q.sql[last:pos])
-		b.WriteString(text)
+		// The literal stands alone: spaces keep it from merging with its neighbours
+		// (`1 -?` with -5 must not become the comment `1 --5`), parentheses keep a
+		// sign or a multi-token literal one operand. Where the grammar takes only a
+		// literal (LIMIT, OFFSET, ESCAPE) it gets the spaces alone.
+		if literalOnly[i] {
+			b.WriteString(" " + text + " ")
+		} else {
+			b.WriteString(" (" + text + ") ")
+		}
 		last = pos + 1
 	}
 	b.WriteString(q.sql[last:])
@@ -253,4 +262,28 @@ func floatLiteral(f float64) (string, error) {
 func sqlStringLiteral(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\\`)
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// literalOnlyParams reports, per placeholder, whether it stands where the grammar takes
+// only a literal: after LIMIT, OFFSET or ESCAPE, or after the comma of `LIMIT n, m`.
+func (q *Query) literalOnlyParams() []bool {
+	out := make([]bool, len(q.paramPos))
+	toks, err := lexSQL(q.sql)
+	if err != nil {
+		return out
+	}
+	at := make(map[int]int, len(q.paramPos))
+	for i, pos := range q.paramPos {
+		at[pos] = i
+	}
+	for j, t := range toks {
+		i, ok := at[t.pos]
+		if !ok || !t.isPunct("?") || j == 0 {
+			continue
+		}
+		prev := toks[j-1]
+		out[i] = prev.is("LIMIT") || prev.is("OFFSET") || prev.is("ESCAPE") ||
+			prev.isPunct(",") && j >= 3 && toks[j-3].is("LIMIT")
+	}
+	return out
 }

@@ -91,6 +91,17 @@ func TestBind(t *testing.T) {
 	f(`SELECT pid FROM events WHERE admin = ? AND pid < ?`, paramBatch(t, true, 250), "100")
 	f(`SELECT pid FROM events WHERE EventID = 1`, paramBatch(t), "300")
 	f(`SELECT pid + ? FROM events WHERE lower(Image) LIKE ? ORDER BY 1`, paramBatch(t, 1, "%cmd%"), "101", "401")
+	// A bound literal never merges with its neighbours: `1 -?AS v` with -5 once
+	// became `1 --5AS v` (a comment).
+	f(`SELECT 1 -?AS v`, paramBatch(t, -5), "6")
+	f(`SELECT 2*?*3 AS v`, paramBatch(t, -1), "-6")
+	f(`SELECT pid FROM events WHERE pid IN (?,?) ORDER BY 1`, paramBatch(t, 300, 100), "100", "300")
+	f(`SELECT pid FROM events WHERE pid >?AND pid <? ORDER BY 1`, paramBatch(t, 100, 400), "200", "300")
+	f(`SELECT pid FROM events WHERE pid IS NOT NULL ORDER BY 1 LIMIT ?,?`, paramBatch(t, 1, 2), "200", "300")
+	f(`SELECT pid FROM events WHERE pid IS NOT NULL ORDER BY 1 LIMIT ? OFFSET ?`, paramBatch(t, 1, 3), "400")
+	// Text stays one string literal, whatever it holds.
+	f(`SELECT pid FROM events WHERE Image = ?`, paramBatch(t, `x') OR ('1'='1`))
+	f(`SELECT pid FROM events WHERE Image = ?`, paramBatch(t, `x' OR '1'='1`))
 
 	q, err := p.Prepare(context.Background(), `SELECT pid FROM events WHERE EventID = ?`)
 	if err != nil {
