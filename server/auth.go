@@ -139,6 +139,9 @@ func loadUsers(path string) (map[string]user, error) {
 type authenticator struct {
 	enabled  bool
 	users    map[string]user
+	// dummyHash is compared against for unknown user names: a bcrypt hash of the highest
+	// cost in the users file, so an unknown name takes as long as the slowest real check.
+	dummyHash []byte
 	keys     *keyRing
 	ttl      time.Duration
 	jwks     *jwks
@@ -170,6 +173,9 @@ func newAuthenticator(cfg Config, keys *keyRing) (*authenticator, error) {
 			return nil, err
 		}
 		a.users = users
+		if a.dummyHash, err = dummyHashFor(users); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.JWKSFile != "" {
 		set, err := loadJWKS(cfg.JWKSFile)
@@ -218,7 +224,7 @@ func (a *authenticator) password(username, password string) (identity, error) {
 	u, ok := a.users[username]
 	if !ok {
 		// Spend the same time as a real check so unknown names cannot be told apart.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(password))
 		return identity{}, ErrBadPassword
 	}
 	if bcrypt.CompareHashAndPassword(u.hash, []byte(password)) != nil {
@@ -234,8 +240,22 @@ func (a *authenticator) password(username, password string) (identity, error) {
 	return id, nil
 }
 
-// dummyHash is a bcrypt hash of a random string, compared against for unknown users.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("sigmaflight-no-such-user"), bcrypt.MinCost)
+// dummyHashFor returns a bcrypt hash, of the highest cost among users' hashes, of a
+// password no one has: comparing against it costs an unknown user name as much time as a
+// wrong password of the slowest real user, so names cannot be told apart by timing.
+func dummyHashFor(users map[string]user) ([]byte, error) {
+	cost := bcrypt.MinCost
+	for _, u := range users {
+		if c, err := bcrypt.Cost(u.hash); err == nil && c > cost {
+			cost = c
+		}
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("sigmaflight-no-such-user"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("users file: dummy hash: %w", err)
+	}
+	return h, nil
+}
 
 func looksLikeJWT(s string) bool { return strings.Count(s, ".") == 2 && len(s) > 20 }
 

@@ -59,9 +59,10 @@ type handleCodec struct {
 	now  func() time.Time
 }
 
-// encode signs h: magic | json | 32-byte HMAC-SHA256 of magic|json.
+// encode signs h: magic | json | 32-byte HMAC-SHA256 of magic|json, keyed with the
+// handle key derived from the current key (keyRing.handleSigning).
 func (c *handleCodec) encode(h stmtHandle) ([]byte, error) {
-	kid, key := c.keys.signing()
+	kid, key := c.keys.handleSigning()
 	h.KeyID = kid
 	if h.Expires == 0 {
 		h.Expires = c.now().Add(handleTTL).Unix()
@@ -88,7 +89,7 @@ func (c *handleCodec) decode(b []byte) (stmtHandle, error) {
 	if err := json.Unmarshal(signed[len(handleMagic):], &h); err != nil {
 		return h, ErrMalformedHandle
 	}
-	key, ok := c.keys.key(h.KeyID)
+	key, ok := c.keys.handleKey(h.KeyID)
 	if !ok {
 		return stmtHandle{}, ErrForgedHandle
 	}

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -28,20 +30,45 @@ type keyFile struct {
 	Keys    map[string]string `json:"keys"` // id -> base64 (std) key bytes
 }
 
-// keyRing holds the node's HMAC keys. It signs statement handles, tickets and the JWTs the
-// node mints; all nodes of a cluster share the file so tokens are valid on every node.
+// keyRing holds the node's HMAC keys. A key of the file signs the JWTs the node mints as
+// is (so `sigmaflight token` and the documented file format stay valid); statement handles
+// and tickets are signed with a key derived from it for that purpose only (HKDF-SHA256,
+// info handleKeyInfo), so a signature of one kind can never be passed off as the other.
+// All nodes of a cluster share the file so tokens are valid on every node.
+//
+// The ring re-reads the file when it changed (checked at most every keyRecheckInterval,
+// on use), so a key added by `sigmaflight token rotate` is picked up and a key deleted
+// from the file stops verifying without a restart.
 type keyRing struct {
 	path string
+	now  func() time.Time
 
-	mu       sync.RWMutex
-	current  string
-	keys     map[string][]byte
-	reloaded time.Time
+	mu         sync.RWMutex
+	current    string
+	keys       map[string][]byte
+	handleKeys map[string][]byte
+	stamp      fileStamp
+	checked    time.Time
 }
+
+// fileStamp identifies a version of the key file.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+// keyRecheckInterval is how often, at most, the key file's modification time and size are
+// checked: rarely enough to cost nothing per call, often enough that a deleted key stops
+// working within a second or so.
+const keyRecheckInterval = time.Second
+
+// handleKeyInfo is the HKDF info string deriving the handle signing key from a file key;
+// changing it invalidates every outstanding handle.
+const handleKeyInfo = "sigmaflight statement handle v1"
 
 // openKeyRing loads dir/server-keys.json, creating it with one fresh key when missing.
 func openKeyRing(dir string) (*keyRing, error) {
-	kr := &keyRing{path: filepath.Join(dir, keysFileName)}
+	kr := &keyRing{path: filepath.Join(dir, keysFileName), now: time.Now}
 	if _, err := os.Stat(kr.path); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
@@ -57,50 +84,88 @@ func openKeyRing(dir string) (*keyRing, error) {
 }
 
 func (kr *keyRing) load() error {
+	fi, err := os.Stat(kr.path)
+	if err != nil {
+		return fmt.Errorf("read signing keys: %w", err)
+	}
 	kf, err := readKeyFile(kr.path)
 	if err != nil {
 		return err
 	}
 	keys := make(map[string][]byte, len(kf.Keys))
+	handleKeys := make(map[string][]byte, len(kf.Keys))
 	for id, enc := range kf.Keys {
 		k, err := base64.StdEncoding.DecodeString(enc)
 		if err != nil || len(k) < 16 {
 			return fmt.Errorf("FATAL: %s: key %q is not base64 of at least 16 bytes", kr.path, id)
 		}
 		keys[id] = k
+		if handleKeys[id], err = hkdf.Key(sha256.New, k, nil, handleKeyInfo, signingKeyBytes); err != nil {
+			return fmt.Errorf("derive handle key %q: %w", id, err)
+		}
 	}
 	if _, ok := keys[kf.Current]; !ok {
 		return fmt.Errorf("FATAL: %s: current key %q is not among the keys", kr.path, kf.Current)
 	}
 	kr.mu.Lock()
-	kr.current, kr.keys, kr.reloaded = kf.Current, keys, time.Now()
+	kr.current, kr.keys, kr.handleKeys = kf.Current, keys, handleKeys
+	kr.stamp, kr.checked = fileStamp{fi.ModTime(), fi.Size()}, kr.now()
 	kr.mu.Unlock()
 	return nil
 }
 
-// signing returns the id and bytes of the key new signatures use.
+// refresh re-reads the key file if it changed since it was loaded, checking at most once
+// per keyRecheckInterval. A file that cannot be read or parsed keeps the keys loaded
+// before (a half-written file must not lock every client out).
+func (kr *keyRing) refresh() {
+	kr.mu.RLock()
+	due := kr.now().Sub(kr.checked) >= keyRecheckInterval
+	stamp := kr.stamp
+	kr.mu.RUnlock()
+	if !due {
+		return
+	}
+	kr.mu.Lock()
+	kr.checked = kr.now()
+	kr.mu.Unlock()
+	fi, err := os.Stat(kr.path)
+	if err != nil || (fi.ModTime().Equal(stamp.mod) && fi.Size() == stamp.size) {
+		return
+	}
+	_ = kr.load()
+}
+
+// signing returns the id and bytes of the key new JWTs are signed with.
 func (kr *keyRing) signing() (string, []byte) {
+	kr.refresh()
 	kr.mu.RLock()
 	defer kr.mu.RUnlock()
 	return kr.current, kr.keys[kr.current]
 }
 
-// key returns the key with id kid. An unknown id re-reads the file (at most once a second)
-// so a key rotated by `sigmaflight token --rotate` is picked up without a restart.
+// key returns the JWT key with id kid.
 func (kr *keyRing) key(kid string) ([]byte, bool) {
-	kr.mu.RLock()
-	k, ok := kr.keys[kid]
-	stale := time.Since(kr.reloaded) > time.Second
-	kr.mu.RUnlock()
-	if ok || !stale {
-		return k, ok
-	}
-	if err := kr.load(); err != nil {
-		return nil, false
-	}
+	kr.refresh()
 	kr.mu.RLock()
 	defer kr.mu.RUnlock()
-	k, ok = kr.keys[kid]
+	k, ok := kr.keys[kid]
+	return k, ok
+}
+
+// handleSigning returns the id of the current key and the handle key derived from it.
+func (kr *keyRing) handleSigning() (string, []byte) {
+	kr.refresh()
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	return kr.current, kr.handleKeys[kr.current]
+}
+
+// handleKey returns the handle key derived from the key with id kid.
+func (kr *keyRing) handleKey(kid string) ([]byte, bool) {
+	kr.refresh()
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	k, ok := kr.handleKeys[kid]
 	return k, ok
 }
 
@@ -139,7 +204,13 @@ func RotateKey(dir string) (string, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	id := fmt.Sprintf("k%d-%s", len(ids)+1, base64.RawURLEncoding.EncodeToString(k[:4]))
+	// The id is public (every token's header carries it): its random part is drawn on its
+	// own, never taken from the key.
+	suffix := make([]byte, 4)
+	if _, err := rand.Read(suffix); err != nil {
+		return "", fmt.Errorf("generate key id: %w", err)
+	}
+	id := fmt.Sprintf("k%d-%s", len(ids)+1, base64.RawURLEncoding.EncodeToString(suffix))
 	kf.Keys[id] = base64.StdEncoding.EncodeToString(k)
 	kf.Current = id
 	data, err := json.MarshalIndent(kf, "", "  ")
