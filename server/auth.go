@@ -137,17 +137,17 @@ func loadUsers(path string) (map[string]user, error) {
 
 // authenticator checks credentials and mints tokens.
 type authenticator struct {
-	enabled  bool
-	users    map[string]user
+	enabled bool
+	users   map[string]user
 	// dummyHash is compared against for unknown user names: a bcrypt hash of the highest
 	// cost in the users file, so an unknown name takes as long as the slowest real check.
 	dummyHash []byte
-	keys     *keyRing
-	ttl      time.Duration
-	jwks     *jwks
-	issuer   string
-	audience string
-	now      func() time.Time
+	keys      *keyRing
+	ttl       time.Duration
+	jwks      *jwks
+	issuer    string
+	audience  string
+	now       func() time.Time
 
 	// passwordCache remembers recent successful Basic checks (by a hash of user and
 	// password) so clients sending Basic on every call do not pay bcrypt every time.
