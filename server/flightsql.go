@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -63,12 +64,7 @@ func (s *flightSQLService) prepare(ctx context.Context, sql string) (*planner.Qu
 
 // parameterSchema returns q's parameter schema with every field nullable (JDBC refuses to
 // bind NULL to a non-nullable parameter), or an empty schema.
-func parameterSchema(q *planner.Query) (sc *arrow.Schema) {
-	defer func() {
-		if recover() != nil {
-			sc = arrow.NewSchema(nil, nil) // planner without parameter support
-		}
-	}()
+func parameterSchema(q *planner.Query) *arrow.Schema {
 	ps := q.ParameterSchema()
 	if ps == nil {
 		return arrow.NewSchema(nil, nil)
@@ -224,15 +220,17 @@ func (s *flightSQLService) bindAll(q *planner.Query, h stmtHandle) ([]*planner.Q
 	return out, nil
 }
 
-func bindRow(q *planner.Query, params arrow.RecordBatch, row int) (bq *planner.Query, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = status.Errorf(codes.Unimplemented, "binding parameters is not available in this build: %v", r)
-		}
-	}()
-	bq, err = q.Bind(params, row)
+// paramBinder is what bindRow needs of a query: *planner.Query.
+type paramBinder interface {
+	Bind(params arrow.RecordBatch, row int) (*planner.Query, error)
+}
+
+// bindRow binds row of params to q; the planner's error becomes its status (a bad value
+// is InvalidArgument, a query over the memory limit ResourceExhausted, and so on).
+func bindRow(q paramBinder, params arrow.RecordBatch, row int) (*planner.Query, error) {
+	bq, err := q.Bind(params, row)
 	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "bind parameter row %d: %v", row, err)
+		return nil, toStatus(fmt.Errorf("bind parameter row %d: %w", row, err))
 	}
 	return bq, nil
 }
@@ -307,7 +305,10 @@ func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd 
 		return nil, err
 	}
 	want := parameterSchema(q)
-	var batches []arrow.RecordBatch
+	var (
+		batches []arrow.RecordBatch
+		size    int64
+	)
 	defer func() {
 		for _, b := range batches {
 			b.Release()
@@ -320,6 +321,11 @@ func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd 
 		}
 		if int(rec.NumCols()) != want.NumFields() {
 			return nil, status.Errorf(codes.InvalidArgument, "the statement has %d parameter(s) ('?'); the parameter batch has %d column(s)", want.NumFields(), rec.NumCols())
+		}
+		// Enforce the handle's limit while reading: the stream is bounded only by the
+		// gRPC message size per batch, not in the number of batches.
+		if size += recordBytes(rec); size > maxHandleParamBytes {
+			return nil, status.Errorf(codes.InvalidArgument, "the parameter stream exceeds %d bytes (stopped reading at batch %d): bind fewer rows, or use bulk ingest for data", maxHandleParamBytes, len(batches)+1)
 		}
 		rec.Retain()
 		batches = append(batches, rec)
@@ -346,7 +352,8 @@ func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd 
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	h.Params, h.Expires = enc, 0
+	// The new handle keeps the statement's expiry: binding must not extend a handle's life.
+	h.Params = enc
 	return s.newHandle(ctx, h)
 }
 
