@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"time"
@@ -24,12 +26,23 @@ const (
 	sessionOptionSchema  = "schema"
 )
 
+// maxSessions bounds the sessions kept: every distinct token or address may create one,
+// so without a bound a client could grow the map without limit. Past it, the session
+// touched least recently is evicted.
+const maxSessions = 10_000
+
+// sessionSweepInterval is how often, at most, idle sessions are swept (one pass over the
+// map); between sweeps an idle session is simply treated as absent when looked up.
+const sessionSweepInterval = time.Minute
+
 // sessionStore keeps session options by session key: the Flight session cookie when the
-// client sends one, else the authorization header (one token, one session), else the
-// client's address (one connection, one session). No operation on it ever fails.
+// client sends one, else a hash of the authorization header (one token, one session), else
+// the client's address (one connection, one session). No operation on it ever fails.
 type sessionStore struct {
-	mu       sync.Mutex
-	sessions map[string]*session
+	mu        sync.Mutex
+	sessions  map[string]*session
+	lastSweep time.Time
+	now       func() time.Time
 }
 
 type session struct {
@@ -37,9 +50,12 @@ type session struct {
 	touched time.Time
 }
 
-func newSessionStore() *sessionStore { return &sessionStore{sessions: map[string]*session{}} }
+func newSessionStore() *sessionStore {
+	return &sessionStore{sessions: map[string]*session{}, now: time.Now}
+}
 
-// sessionKey identifies the caller's session.
+// sessionKey identifies the caller's session. The authorization header is hashed, never
+// kept: with Basic it holds a password.
 func sessionKey(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, c := range md.Get("cookie") {
@@ -51,7 +67,8 @@ func sessionKey(ctx context.Context) string {
 		}
 	}
 	if a := md.Get("authorization"); len(a) > 0 && a[0] != "" {
-		return "auth:" + a[0]
+		sum := sha256.Sum256([]byte(a[0]))
+		return "auth:" + hex.EncodeToString(sum[:])
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		return "peer:" + p.Addr.String()
@@ -59,17 +76,27 @@ func sessionKey(ctx context.Context) string {
 	return "anonymous"
 }
 
+// get returns the session of key, creating it when create is set; an idle session
+// (untouched for sessionIdleTTL) counts as absent.
 func (st *sessionStore) get(key string, create bool) *session {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	now := time.Now()
-	for k, s := range st.sessions {
-		if now.Sub(s.touched) > sessionIdleTTL {
-			delete(st.sessions, k)
-		}
+	now := st.now()
+	if now.Sub(st.lastSweep) >= sessionSweepInterval {
+		st.sweep(now)
 	}
 	s, ok := st.sessions[key]
+	if ok && now.Sub(s.touched) > sessionIdleTTL {
+		delete(st.sessions, key)
+		s, ok = nil, false
+	}
 	if !ok && create {
+		if len(st.sessions) >= maxSessions {
+			st.sweep(now)
+			if len(st.sessions) >= maxSessions {
+				st.evictOldest()
+			}
+		}
 		s = &session{options: map[string]*flight.SessionOptionValue{}}
 		st.sessions[key] = s
 	}
@@ -77,6 +104,30 @@ func (st *sessionStore) get(key string, create bool) *session {
 		s.touched = now
 	}
 	return s
+}
+
+// sweep deletes idle sessions. The caller holds st.mu.
+func (st *sessionStore) sweep(now time.Time) {
+	st.lastSweep = now
+	for k, s := range st.sessions {
+		if now.Sub(s.touched) > sessionIdleTTL {
+			delete(st.sessions, k)
+		}
+	}
+}
+
+// evictOldest deletes the session touched least recently. The caller holds st.mu.
+func (st *sessionStore) evictOldest() {
+	var (
+		oldest string
+		at     time.Time
+	)
+	for k, s := range st.sessions {
+		if oldest == "" || s.touched.Before(at) {
+			oldest, at = k, s.touched
+		}
+	}
+	delete(st.sessions, oldest)
 }
 
 // SetSessionOptions stores catalog and schema. Unknown names and values that name no
