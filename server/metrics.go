@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -31,7 +32,7 @@ type metrics struct {
 	rpcErrors     *prometheus.CounterVec
 	rpcLatency    *prometheus.HistogramVec
 	inFlight      prometheus.Gauge
-	detections    *prometheus.CounterVec
+	detections    *detectionCounter
 	forgedHandles prometheus.Counter
 	malformedIPC  prometheus.Counter
 }
@@ -74,9 +75,9 @@ func newMetrics(tableCount func() float64) *metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sigmaflight_rpc_in_flight", Help: "Flight RPCs being served.",
 		}),
-		detections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sigmaflight_detections_total", Help: "Detection rows (event, rule) returned to clients by detect() queries, by rule id.",
-		}, []string{"rule_id"}),
+		detections: &detectionCounter{vec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigmaflight_detections_total", Help: "Detection rows (event, rule) returned to clients by detect() queries, by rule id (at most 5000 ids; the rest as \"other\").",
+		}, []string{"rule_id"}), seen: map[string]struct{}{}},
 		forgedHandles: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sigmaflight_invalid_handles_total", Help: "Statement handles or tickets refused: forged, altered, expired or malformed.",
 		}),
@@ -85,7 +86,7 @@ func newMetrics(tableCount func() float64) *metrics {
 		}),
 	}
 	m.registry.MustRegister(m.rowsIngested, m.bytesIngested, m.rowsReturned, m.queries, m.queryErrors, m.queryDuration,
-		m.tables, m.rpcs, m.rpcErrors, m.rpcLatency, m.inFlight, m.detections, m.forgedHandles, m.malformedIPC,
+		m.tables, m.rpcs, m.rpcErrors, m.rpcLatency, m.inFlight, m.detections.vec, m.forgedHandles, m.malformedIPC,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -141,12 +142,42 @@ func (m *metrics) rpcMiddleware(log *slog.Logger) flight.ServerMiddleware {
 	}
 }
 
+// maxDetectionLabels bounds the distinct rule_id label values of the detections metric.
+// Any result with a rule_id string column is counted (a user table may have one, with any
+// values), so without a bound a reader could create unbounded series in the registry and
+// in every Prometheus scraping it. 5000 covers every SigmaHQ rule.
+const maxDetectionLabels = 5000
+
+// detectionOtherLabel is the rule_id label of the detections past maxDetectionLabels.
+const detectionOtherLabel = "other"
+
+// detectionCounter counts detections by rule id, for at most maxDetectionLabels ids.
+type detectionCounter struct {
+	vec  *prometheus.CounterVec
+	mu   sync.Mutex
+	seen map[string]struct{}
+}
+
+// add counts n detections of rule id, under detectionOtherLabel once the bound is reached.
+func (d *detectionCounter) add(id string, n int) {
+	d.mu.Lock()
+	if _, ok := d.seen[id]; !ok {
+		if len(d.seen) >= maxDetectionLabels {
+			id = detectionOtherLabel
+		} else {
+			d.seen[id] = struct{}{}
+		}
+	}
+	d.mu.Unlock()
+	d.vec.WithLabelValues(id).Add(float64(n))
+}
+
 // countingReader counts the rows a record reader yields, and for detect() results the
 // detections per rule.
 type countingReader struct {
 	array.RecordReader
 	rows       prometheus.Counter
-	detections *prometheus.CounterVec
+	detections *detectionCounter
 }
 
 func (c *countingReader) Next() bool {
@@ -165,7 +196,7 @@ func (c *countingReader) Next() bool {
 					}
 				}
 				for id, n := range counts {
-					c.detections.WithLabelValues(id).Add(float64(n))
+					c.detections.add(id, n)
 				}
 			}
 		}
