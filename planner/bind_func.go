@@ -904,13 +904,14 @@ func arithKernel(op string, typ arrow.DataType) func([]*vec, int) *vec {
 			}
 			if k == vInt {
 				x, y := intOf(l, j), intOf(r, j)
+				ok := true
 				switch op {
 				case "+":
-					out.i[j] = x + y
+					out.i[j], ok = addInt64(x, y)
 				case "-":
-					out.i[j] = x - y
+					out.i[j], ok = subInt64(x, y)
 				case "*":
-					out.i[j] = x * y
+					out.i[j], ok = mulInt64(x, y)
 				case "DIV", "%":
 					if y == 0 {
 						out.setNull(j)
@@ -919,6 +920,9 @@ func arithKernel(op string, typ arrow.DataType) func([]*vec, int) *vec {
 					} else {
 						out.i[j] = x % y
 					}
+				}
+				if !ok {
+					evalOverflow("integer overflow in %d %s %d (BIGINT holds ±9223372036854775807); CAST an operand to DOUBLE", x, op, y)
 				}
 				continue
 			}

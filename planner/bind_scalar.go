@@ -121,7 +121,7 @@ func (b *binder) arith(op string, l, r expr, pos int) (expr, error) {
 }
 
 // foldConstant evaluates an expression whose operands are all constants.
-func foldConstant(e expr) expr {
+func foldConstant(e expr) (out expr) {
 	s, ok := e.(scalar)
 	if !ok {
 		return e
@@ -134,7 +134,11 @@ func foldConstant(e expr) expr {
 	if f, ok := e.(*funcExpr); ok && f.name == "now" {
 		return e
 	}
-	defer func() { _ = recover() }() // a failing constant fails at execution instead
+	defer func() {
+		if recover() != nil {
+			out = e // a failing constant fails at execution instead
+		}
+	}()
 	v := s.eval(&batch{n: 1}, []int32{0})
 	val := v.value(0)
 	if val == nil {

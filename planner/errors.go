@@ -30,8 +30,9 @@ var (
 	// ErrInvalid reports SQL that parses but is not a valid query, such as a column
 	// beside count(*) without GROUP BY or a negative LIMIT.
 	ErrInvalid = errors.New("invalid query")
-	// ErrOverflow reports a value that does not fit its client-safe output type at
-	// execution time (a uint64 above math.MaxInt64).
+	// ErrOverflow reports a value that does not fit its type at execution time: a
+	// uint64 above math.MaxInt64 in a client-safe Int64 output column, an integer
+	// +, -, * or sum() outside BIGINT.
 	ErrOverflow = errors.New("value out of range")
 	// ErrMemoryLimit reports a query that needed more memory than its limit
 	// (Options.QueryMemoryLimit) for hash tables, sort buffers or join build sides.

@@ -15,12 +15,45 @@ import (
 // for column-versus-constant filters; everything else goes through here.
 
 // evalError is a value error raised inside a kernel (a failed CAST, a bad regular
-// expression in a column): the operator guard turns it into the query's error.
-type evalError struct{ msg string }
+// expression in a column, an integer overflow): the operator guard turns it into the
+// query's error wrapping sentinel (ErrInvalid when nil).
+type evalError struct {
+	msg      string
+	sentinel error
+}
 
 func (e *evalError) Error() string { return e.msg }
 
 func evalFail(format string, args ...any) { panic(&evalError{msg: fmt.Sprintf(format, args...)}) }
+
+// evalOverflow raises an integer overflow (ErrOverflow) from a kernel.
+func evalOverflow(format string, args ...any) {
+	panic(&evalError{msg: fmt.Sprintf(format, args...), sentinel: ErrOverflow})
+}
+
+// addInt64 returns x+y and whether it fits an int64.
+func addInt64(x, y int64) (int64, bool) {
+	s := x + y
+	return s, (x^s)&(y^s) >= 0
+}
+
+// subInt64 returns x-y and whether it fits an int64.
+func subInt64(x, y int64) (int64, bool) {
+	d := x - y
+	return d, (x^y)&(x^d) >= 0
+}
+
+// mulInt64 returns x*y and whether it fits an int64.
+func mulInt64(x, y int64) (int64, bool) {
+	if x == 0 || y == 0 {
+		return 0, true
+	}
+	p := x * y
+	if p/y != x || (x == -1 && y == math.MinInt64) || (y == -1 && x == math.MinInt64) {
+		return p, false
+	}
+	return p, true
+}
 
 // scalar is an expression evaluated into a vec.
 type scalar interface {

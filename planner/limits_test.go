@@ -209,3 +209,37 @@ func TestParallelMatchesSequential(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregateReleasesMemory checks that a hash aggregation returns its group table's
+// bytes to the query's budget once it has emitted its groups: two aggregations run one
+// after the other (UNION ALL members) fit a limit that holds one of them with room to
+// spare but not both.
+func TestAggregateReleasesMemory(t *testing.T) {
+	keys := make([]any, 20000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key-%012d", i)
+	}
+	newPlanner := func(limit int64) *Planner {
+		cat := newMemCatalog()
+		cat.addTable("many", mustBatch(t, col{"k", arrow.BinaryTypes.String, keys}))
+		return New(cat, Options{QueryMemoryLimit: limit, Parallelism: 1})
+	}
+	const one = `SELECT count(*) FROM (SELECT k FROM many GROUP BY k) a`
+	p := newPlanner(1 << 40)
+	if got := runQuery(t, p, one); !equalRows(got, []string{"20000"}) {
+		t.Fatalf("got %v; want [20000]", got)
+	}
+	peak := runQuery(t, p, `SELECT peak_memory FROM sys.queries WHERE sql_text LIKE 'SELECT count(*)%'`)
+	if len(peak) != 1 {
+		t.Fatalf("sys.queries: got %v; want one peak", peak)
+	}
+	var need int64
+	if _, err := fmt.Sscan(peak[0], &need); err != nil || need < 100_000 {
+		t.Fatalf("peak memory of one aggregation: %q, %v", peak[0], err)
+	}
+	p = newPlanner(need * 3 / 2)
+	got := runQuery(t, p, one+` UNION ALL `+one)
+	if !equalRows(got, []string{"20000", "20000"}) {
+		t.Fatalf("got %v; want [20000 20000]", got)
+	}
+}

@@ -67,7 +67,11 @@ func (g *guard) next(ctx context.Context) (b *batch, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if ee, ok := r.(*evalError); ok {
-				b, err = nil, fmt.Errorf("%s: %w: %s", g.name, ErrInvalid, ee.msg)
+				sentinel := ee.sentinel
+				if sentinel == nil {
+					sentinel = ErrInvalid
+				}
+				b, err = nil, fmt.Errorf("%s: %w: %s", g.name, sentinel, ee.msg)
 				return
 			}
 			b, err = nil, fmt.Errorf("%s: internal error: %v\n%s", g.name, r, debug.Stack())

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -57,6 +59,9 @@ type aggregateOp struct {
 	keyVals []*vec           // per key: the value of each group
 	states  []aggState
 	buf     []byte
+	// used is what the group table holds against the budget; released once the
+	// groups are emitted (or on close).
+	used int64
 
 	owned []arrow.Array
 	out   batch
@@ -66,7 +71,8 @@ type aggregateOp struct {
 type aggState struct {
 	call   aggCall
 	count  []int64
-	isum   []int64
+	isum   []int64 // integer sum's low 64 bits (avg_merge: the count)
+	ihi    []int64 // integer sum's high 64 bits: sums are exact to 128 bits
 	fsum   []float64
 	has    []bool
 	best   *vec                  // min/max: value per group
@@ -129,10 +135,19 @@ func (a *aggregateOp) next(ctx context.Context) (*batch, error) {
 		cols = append(cols, kv.toArrow(a.mem, a.keyOut[i]))
 	}
 	for i := range a.states {
-		cols = append(cols, a.states[i].result_(a.groups).toArrow(a.mem, a.aggs[i].typ))
+		v, err := a.states[i].result_(a.groups)
+		if err != nil {
+			releaseAll(cols)
+			return nil, err
+		}
+		cols = append(cols, v.toArrow(a.mem, a.aggs[i].typ))
 	}
 	a.owned = append(a.owned, cols...)
 	a.out = batch{cols: cols, n: a.groups}
+	// The groups live on as Arrow arrays (released by the consumer's next call);
+	// the hash table and states go now, so later operators of the query get the
+	// budget back.
+	a.releaseGroups()
 	if a.groups == 0 {
 		return nil, io.EOF
 	}
@@ -156,7 +171,7 @@ func (a *aggregateOp) consume(in *batch) error {
 			for _, kv := range keys {
 				size += kv.memSize() / int64(max(n, 1))
 			}
-			if err := a.budget.grow(int64(grown) * (size + 64 + int64(len(a.aggs))*16)); err != nil {
+			if err := a.account(int64(grown) * (size + 64 + int64(len(a.aggs))*16)); err != nil {
 				return err
 			}
 		}
@@ -317,6 +332,7 @@ func (st *aggState) grow() {
 	switch st.call.fn {
 	case "sum", "avg", "avg_merge":
 		st.isum = append(st.isum, 0)
+		st.ihi = append(st.ihi, 0)
 		st.fsum = append(st.fsum, 0)
 	case "min", "max":
 		appendRow(st.best, &vec{kind: vNull, n: 1}, 0, false)
@@ -352,7 +368,7 @@ func (st *aggState) add(a *aggregateOp, gids []int32, arg, arg2 *vec, n int) err
 				continue
 			}
 			st.seen[g][string(a.buf)] = struct{}{}
-			if err := a.budget.grow(int64(len(a.buf)) + 48); err != nil {
+			if err := a.account(int64(len(a.buf)) + 48); err != nil {
 				return err
 			}
 		}
@@ -361,7 +377,12 @@ func (st *aggState) add(a *aggregateOp, gids []int32, arg, arg2 *vec, n int) err
 		switch c.fn {
 		case "sum", "avg":
 			if arg.kind == vInt {
-				st.isum[g] += arg.i[j]
+				// 128-bit accumulation: an intermediate sum may pass the int64
+				// range as long as the total fits (checked in result_).
+				x := arg.i[j]
+				lo, carry := bits.Add64(uint64(st.isum[g]), uint64(x), 0)
+				st.isum[g] = int64(lo)
+				st.ihi[g] += x>>63 + int64(carry)
 			}
 			st.fsum[g] += arg.float(j)
 		case "avg_merge":
@@ -400,7 +421,7 @@ func setRow(dst *vec, g int, src *vec, j int) {
 }
 
 // result_ returns the aggregate's values for the groups.
-func (st *aggState) result_(groups int) *vec {
+func (st *aggState) result_(groups int) (*vec, error) {
 	out := newVec(st.result, groups)
 	for g := 0; g < groups; g++ {
 		switch st.call.fn {
@@ -418,6 +439,9 @@ func (st *aggState) result_(groups int) *vec {
 		switch st.call.fn {
 		case "sum":
 			if st.result == vInt {
+				if st.ihi[g] != st.isum[g]>>63 {
+					return nil, fmt.Errorf("%w: integer overflow in sum(%s): the sum does not fit BIGINT (±9223372036854775807); sum a CAST to DOUBLE", ErrOverflow, st.call.arg)
+				}
 				out.i[g] = st.isum[g]
 			} else {
 				out.f[g] = st.fsum[g]
@@ -432,10 +456,27 @@ func (st *aggState) result_(groups int) *vec {
 			}
 		}
 	}
-	return out
+	return out, nil
+}
+
+// account grows the query's budget by n bytes held by the group table.
+func (a *aggregateOp) account(n int64) error {
+	a.used += n
+	return a.budget.grow(n)
+}
+
+// releaseGroups drops the group table and returns its bytes to the budget.
+func (a *aggregateOp) releaseGroups() {
+	a.byStr, a.byInt, a.keyVals, a.buf = nil, nil, nil, nil
+	for i := range a.states {
+		a.states[i] = aggState{call: a.states[i].call}
+	}
+	a.budget.shrink(a.used)
+	a.used = 0
 }
 
 func (a *aggregateOp) close() {
+	a.releaseGroups()
 	a.owned = releaseAll(a.owned)
 	a.input.close()
 }
