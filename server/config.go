@@ -86,7 +86,7 @@ func (c *Config) BindFlags(fs *pflag.FlagSet) func() error {
 	fs.StringVar(&configFile, "config", "", "YAML file of settings, keyed by flag name (e.g. `data-dir: /var/lib/sigmaflight`); flags and SIGMAFLIGHT_* variables override it")
 	fs.StringVar(&c.DataDir, "data-dir", d.DataDir, "directory holding the node's tables (created if missing, locked against a second process)")
 	fs.StringVar(&c.FlightAddr, "listen", d.FlightAddr, "host:port of the Flight SQL service (port 0 picks a free port)")
-	fs.StringVar(&c.HTTPAddr, "http-listen", d.HTTPAddr, "host:port of the HTTP service with /healthz, /readyz and /metrics; empty disables it")
+	fs.StringVar(&c.HTTPAddr, "http-listen", d.HTTPAddr, "host:port of the HTTP service with /healthz, /readyz and /metrics (no TLS or authentication: a non-loopback address needs --insecure); empty disables it")
 	fs.StringArrayVar(&c.Rules, "rules", nil, "NAME=PATH: load the Sigma rules in a file or directory as ruleset NAME (repeatable); the ruleset 'examples' is always built in")
 	fs.IntVar(&c.MaxRecvMsgBytes, "max-recv-msg-bytes", d.MaxRecvMsgBytes, "largest gRPC message a client may send, in bytes (ingest batches)")
 	fs.BoolVar(&c.AllowInsecure, "insecure", false, "allow a non-loopback listen address without TLS and authentication (not for production)")
@@ -201,7 +201,8 @@ func (c *Config) TLSEnabled() bool { return c.TLSCert != "" }
 
 // Validate checks the configuration, including the secure-by-default rule: a listen
 // address other than loopback needs TLS and authentication, so it is refused without
-// both unless AllowInsecure is set.
+// both unless AllowInsecure is set; the HTTP service has neither, so a non-loopback HTTP
+// address always needs AllowInsecure.
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: data-dir must not be empty")
@@ -264,8 +265,11 @@ func (c *Config) checkAddr(name, addr string, emptyOK bool) error {
 	if isLoopback(host) || c.AllowInsecure {
 		return nil
 	}
-	// The HTTP service (health, metrics) has no events but is only exposed together with a
-	// secured Flight SQL service.
+	if name == "http-listen" {
+		// The HTTP service has neither TLS nor authentication, whatever the Flight SQL
+		// service has, and /metrics tells which rules fire and how much is ingested.
+		return fmt.Errorf("config: http-listen %q is not a loopback address, and the HTTP service (/healthz, /readyz, /metrics) has no TLS or authentication: listen on 127.0.0.1 and scrape through a local agent, or pass --insecure to expose it", addr)
+	}
 	if c.AuthEnabled() && c.TLSEnabled() {
 		return nil
 	}

@@ -82,7 +82,7 @@ func TestConfigErrors(t *testing.T) {
 	f("\n\ndata-dirr: x\n", nil, `line 3: unknown setting "data-dirr"`)
 	f("max-recv-msg-bytes: lots\n", nil, `key "max-recv-msg-bytes"`)
 	f("", []string{"--listen", "0.0.0.0:8815"}, "not a loopback address")
-	f("", []string{"--http-listen", "10.1.2.3:80"}, "--allow-insecure")
+	f("", []string{"--http-listen", "10.1.2.3:80"}, "pass --insecure")
 	f("", []string{"--rules", "nopath"}, "must be NAME=PATH")
 	f("", []string{"--log-level", "loud"}, `log-level "loud"`)
 	f("", []string{"--query-parallelism", "-2"}, "query-parallelism is -2")
@@ -126,4 +126,23 @@ func TestExposedAddressNeedsTLSAndAuth(t *testing.T) {
 	f(true, "--insecure")
 	f(true, "--allow-insecure")
 	f(false, "--insecure", "--tls-cert", "c.pem") // cert without key
+}
+
+// TestExposedHTTPNeedsInsecure checks that the HTTP service, which has no TLS or
+// authentication, is never exposed beyond loopback implicitly, not even beside a Flight
+// SQL service with TLS and authentication.
+func TestExposedHTTPNeedsInsecure(t *testing.T) {
+	f := func(ok bool, args ...string) {
+		t.Helper()
+		c, err := parseConfig(t, append([]string{"--data-dir", t.TempDir(), "--listen", "0.0.0.0:8815", "--http-listen", "0.0.0.0:8080",
+			"--users", "u.yaml", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, args...)...)
+		if err == nil {
+			err = c.Validate()
+		}
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "no TLS or authentication")) {
+			t.Fatalf("%v: got %v; want ok=%v", args, err, ok)
+		}
+	}
+	f(false)
+	f(true, "--insecure")
 }
