@@ -60,9 +60,11 @@ not fit its column's type without loss goes to the text column <name>__text.
 
 Events are sent in batches of --batch-rows rows or --batch-bytes input bytes. Every batch
 carries an idempotency id derived from the table, the file (path, size, modification
-time) and the batch's position in it, and is retried on transient errors: a batch whose
-acknowledgement was lost is stored once. Running the same command again on unchanged
-files is therefore a no-op for the batches the server still remembers.
+time) and the range of events it holds (first and last event number), and is retried on
+transient errors: a batch whose acknowledgement was lost is stored once. Running the same
+command again, with the same --batch-rows and --batch-bytes, on unchanged files is
+therefore a no-op for the batches the server still remembers; with other batch sizes the
+ranges differ and the events are stored again.
 
 With --follow, the files (JSON lines) are tailed like a collector: lines appended later
 are sent as they come, and the position is kept in --state-dir, so a restarted
@@ -77,6 +79,9 @@ no event is lost or stored twice.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.table == "" {
 				return errors.New("--table is required: the table to append to (created if missing)")
+			}
+			if f.batchRows <= 0 || f.batchBytes <= 0 {
+				return fmt.Errorf("--batch-rows (%d) and --batch-bytes (%d) must be positive", f.batchRows, f.batchBytes)
 			}
 			ctx := cmd.Context()
 			c, err := f.conn.connect(ctx)
@@ -168,10 +173,11 @@ func runIngest(ctx context.Context, c *clients.Client, f *ingestFlags, paths []s
 		opts.OnRead = func(n int) { _ = bar.Add(n) }
 	}
 	err := eventfile.Read(ctx, paths, opts, func(src eventfile.Source, rec arrow.RecordBatch) error {
-		id := ids.next(src)
+		first := ids.rows[src]
+		id := ids.next(src, rec.NumRows())
 		n, err := sendWithRetry(ctx, c, f.table, rec, id, f.retries, errOut)
 		if err != nil {
-			return fmt.Errorf("%s: batch %d of this input (id %s): %w", src, ids.seq[src], id, err)
+			return fmt.Errorf("%s: events %d..%d of this input (batch id %s): %w", src, first+1, first+rec.NumRows(), id, err)
 		}
 		rows += n
 		batches++
@@ -199,21 +205,26 @@ func runIngest(ctx context.Context, c *clients.Client, f *ingestFlags, paths []s
 	return nil
 }
 
-// batchIDs derives idempotency ids: one per (table, input identity, batch ordinal). The
-// identity is the absolute path, size and modification time of the file (and the archive
-// member), so the same run over the same files yields the same ids, and a retry of a
-// batch whose acknowledgement was lost is recognised by the server.
+// batchIDs derives idempotency ids: one per (table, input identity, range of events).
+// The identity is the absolute path, size and modification time of the file (and the
+// archive member), and the range is the numbers of the batch's first and last event in
+// that input, so the same run over the same files yields the same ids, a retry of a
+// batch whose acknowledgement was lost is recognised by the server, and two batches
+// with different contents never share an id, whatever --batch-rows and --batch-bytes
+// were (an id from the batch's ordinal made a re-run with larger batches skip events:
+// its batch 1 had the id of the first run's batch 1, a different range).
 type batchIDs struct {
 	table string
 	ident map[string]string
-	seq   map[eventfile.Source]int
+	rows  map[eventfile.Source]int64 // events of each input sent so far
 }
 
 func newBatchIDs(table string) *batchIDs {
-	return &batchIDs{table: table, ident: map[string]string{}, seq: map[eventfile.Source]int{}}
+	return &batchIDs{table: table, ident: map[string]string{}, rows: map[eventfile.Source]int64{}}
 }
 
-func (b *batchIDs) next(src eventfile.Source) string {
+// next returns the id of src's next batch, of n events.
+func (b *batchIDs) next(src eventfile.Source, n int64) string {
 	ident, ok := b.ident[src.Path]
 	if !ok {
 		ident = src.Path
@@ -228,9 +239,9 @@ func (b *batchIDs) next(src eventfile.Source) string {
 		}
 		b.ident[src.Path] = ident
 	}
-	seq := b.seq[src]
-	b.seq[src]++
-	return batchID(b.table, ident+"\x00"+src.Member, int64(seq), 0)
+	first := b.rows[src]
+	b.rows[src] = first + n
+	return batchID(b.table, "rows\x00"+ident+"\x00"+src.Member, first, first+n)
 }
 
 // batchID hashes its parts into a 32-hex-digit id.
@@ -262,19 +273,30 @@ func sendWithRetry(ctx context.Context, c *clients.Client, table string, rec arr
 	}
 }
 
-// transient reports whether a failed ingest may succeed when sent again.
+// transient reports whether a failed ingest may succeed when sent again unchanged:
+// Unavailable, DeadlineExceeded, Aborted, and ResourceExhausted only for storage's
+// backpressure ("table head is full"). Other ResourceExhausted errors (a message over
+// the gRPC size limit, a memory limit) fail the same way every time.
 func transient(err error) bool {
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if s, ok := status.FromError(e); ok && s != nil && s.Code() != codes.OK {
 			switch s.Code() {
-			case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted:
+			case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
 				return true
+			case codes.ResourceExhausted:
+				return strings.Contains(s.Message(), headFullMessage)
 			}
 			return false
 		}
 	}
 	return false
 }
+
+// headFullMessage is the text of storage.ErrHeadFull, the one ResourceExhausted a node
+// returns for a write that succeeds later (sealing catches up). Matched as text: the
+// client does not import storage.
+const headFullMessage = "table head is full"
+
 
 func shortErr(err error) string {
 	if s, ok := status.FromError(errors.Unwrap(err)); ok && s != nil {
