@@ -297,7 +297,6 @@ func transient(err error) bool {
 // client does not import storage.
 const headFullMessage = "table head is full"
 
-
 func shortErr(err error) string {
 	if s, ok := status.FromError(errors.Unwrap(err)); ok && s != nil {
 		return s.Code().String() + ": " + s.Message()
