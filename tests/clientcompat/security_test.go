@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,10 +26,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
 	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // nodeKey reads the node's current signing key from its key file (the fixture the test
@@ -137,14 +141,14 @@ func TestAuthentication(t *testing.T) {
 	}
 	minted := n.mintToken("grafana", "reader", "1h")
 	tok, err := handshake(ctx, c, "Bearer "+minted)
-	if err != nil || tok == "" {
-		t.Fatalf("Bearer handshake (JDBC token=): %q, %v", tok, err)
+	if err != nil || tok != minted {
+		t.Fatalf("Bearer handshake (JDBC token=): %q, %v; want the same token back (a handshake must not extend it)", tok, err)
 	}
 	if err := query(bearer(ctx, minted)); err != nil {
 		t.Fatalf("query with a minted token: %v", err)
 	}
-	if tok, err := handshake(ctx, c, basicHeader("anyone", minted, true)); err != nil || tok == "" {
-		t.Fatalf("token as password: %q, %v", tok, err)
+	if tok, err := handshake(ctx, c, basicHeader("anyone", minted, true)); err != nil || tok != minted {
+		t.Fatalf("token as password: %q, %v; want the same token back", tok, err)
 	}
 	if err := query(n.login(ctx, c, "alice", "alice-secret")); err != nil {
 		t.Fatalf("query after arrow-go's Basic handshake: %v", err)
@@ -201,6 +205,31 @@ func TestRoles(t *testing.T) {
 		_, err := c.ExecuteIngest(ctx, rdr, &flightsql.ExecuteIngestOpts{Table: "events", TableDefinitionOptions: createOrAppend})
 		return err
 	}
+	tryIngestAs := func(ctx context.Context, typeURL, table string) error {
+		cmd, _ := proto.Marshal(&pb.CommandStatementIngest{Table: table, TableDefinitionOptions: &pb.CommandStatementIngest_TableDefinitionOptions{
+			IfNotExist: pb.CommandStatementIngest_TableDefinitionOptions_TABLE_NOT_EXIST_OPTION_CREATE,
+			IfExists:   pb.CommandStatementIngest_TableDefinitionOptions_TABLE_EXISTS_OPTION_REPLACE}})
+		desc, _ := proto.Marshal(&anypb.Any{TypeUrl: typeURL, Value: cmd})
+		stream, err := c.Client.DoPut(ctx)
+		if err != nil {
+			return err
+		}
+		w := flight.NewRecordWriter(stream, ipcSchema(eventsSchema))
+		w.SetFlightDescriptor(&flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: desc})
+		rec := eventsBatch(5)
+		defer rec.Release()
+		_ = w.Write(rec)
+		_ = w.Close()
+		_ = stream.CloseSend()
+		for {
+			if _, err := stream.Recv(); err != nil {
+				if err == io.EOF {
+					return nil
+				}
+				return err
+			}
+		}
+	}
 	tryPlainPut := func(ctx context.Context) error {
 		stream, err := c.Client.DoPut(ctx)
 		if err != nil {
@@ -242,6 +271,14 @@ func TestRoles(t *testing.T) {
 		}
 	}
 	want("reader bulk ingest", tryIngest(reader), "PermissionDenied")
+	// The router resolves a command by the type name after the URL's last '/': a reader
+	// must not get past the role check by spelling the URL differently.
+	for _, url := range []string{"evil.example/arrow.flight.protocol.sql.CommandStatementIngest", "arrow.flight.protocol.sql.CommandStatementIngest"} {
+		want("reader bulk ingest as "+url, tryIngestAs(reader, url, "pwned"), "PermissionDenied")
+	}
+	if _, err := c.Execute(admin, "SELECT count(*) FROM pwned"); statusCode(err) != "NotFound" {
+		t.Fatalf("table pwned after the refused ingests: %v; want NotFound", err)
+	}
 	want("reader plain DoPut", tryPlainPut(reader), "PermissionDenied")
 	want("reader LoadRuleset", tryLoad(reader), "PermissionDenied")
 	want("writer LoadRuleset", tryLoad(writer), "PermissionDenied")
@@ -451,6 +488,15 @@ func TestExternalJWKS(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "jwks.json")
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// Without an audience (or an issuer) any token the provider signs for any service
+	// would be accepted: the node refuses to start.
+	for _, args := range [][]string{{"--jwt-issuer", "https://idp.example"}, {"--jwt-audience", "sigmaflight"}, nil} {
+		out, err := exec.Command(binary, append([]string{"serve", "--data-dir", filepath.Join(t.TempDir(), "d"), "--listen", "127.0.0.1:0",
+			"--http-listen", "", "--jwks", file}, args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--jwks needs --jwt-issuer and --jwt-audience") {
+			t.Fatalf("serve --jwks %v: %v\n%s\nwant a refusal naming --jwt-issuer and --jwt-audience", args, err, out)
+		}
 	}
 	n := startNode(t, false, "--jwks", file, "--jwt-issuer", "https://idp.example", "--jwt-audience", "sigmaflight")
 	c := n.client()
