@@ -74,7 +74,11 @@ func requireRole(ctx context.Context, want Role, what string) error {
 	if id.Role >= want {
 		return nil
 	}
-	return status.Errorf(codes.PermissionDenied, "%s needs role %s or admin; user %q has role %s", what, want, id.Subject, id.Role)
+	need := want.String()
+	if want < RoleAdmin {
+		need += " or admin"
+	}
+	return status.Errorf(codes.PermissionDenied, "%s needs role %s; user %q has role %s", what, need, id.Subject, id.Role)
 }
 
 // DoPut checks the caller's role for the command in the first message's descriptor, then

@@ -34,6 +34,12 @@ def writer():
         yield conn
 
 
+@pytest.fixture()
+def admin():
+    with connect("alice", "alice-secret") as conn:
+        yield conn
+
+
 def test_execute_with_parameters(reader):
     with reader.cursor() as cur:
         cur.execute("SELECT event_id FROM events WHERE host = ? AND event_id < ?", ("h1", 10))
@@ -78,7 +84,7 @@ def test_polars(reader):
     assert df.schema["ts"] == pl.Datetime("us", "UTC")
 
 
-def test_adbc_ingest_modes(writer):
+def test_adbc_ingest_modes(writer, admin):
     data = pa.table({"host": ["a", "b", "c"], "n": pa.array([1, 2, 3], pa.int64())})
     with writer.cursor() as cur:
         assert cur.adbc_ingest("py_events", data, mode="create") == 3
@@ -88,6 +94,10 @@ def test_adbc_ingest_modes(writer):
         assert cur.adbc_ingest("py_events", data, mode="create_append") == 3
         cur.execute("SELECT count(*) FROM py_events")
         assert cur.fetchone()[0] == 9
+        # replace deletes the table's rows: admin only
+        with pytest.raises(adbc_driver_manager.Error, match="needs role admin"):
+            cur.adbc_ingest("py_events", data.slice(0, 1), mode="replace")
+    with admin.cursor() as cur:
         assert cur.adbc_ingest("py_events", data.slice(0, 1), mode="replace") == 1
         cur.execute("SELECT count(*) FROM py_events")
         assert cur.fetchone()[0] == 1
