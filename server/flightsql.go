@@ -400,6 +400,9 @@ func toStatus(err error) error {
 		code = codes.AlreadyExists
 	case errors.Is(err, planner.ErrMemoryLimit):
 		code = codes.ResourceExhausted
+	case errors.Is(err, storage.ErrHeadFull):
+		// Backpressure: sealing is behind; the client may retry the same batch id later.
+		code = codes.ResourceExhausted
 	case errors.Is(err, planner.ErrOverflow):
 		code = codes.OutOfRange
 	case errors.Is(err, storage.ErrWriteFailed), errors.Is(err, storage.ErrClosed):
