@@ -148,6 +148,23 @@ const (
 	// batch does not pin its buffers in memory for the life of the process.
 	maxPooledScratch = 64 << 20
 
+	// Pacing of sealing and compaction while writes arrive (pace.go): busy slices of at
+	// least paceSlice, then a pause so that the encoder is busy paceShare of the wall time,
+	// at most maxPaceSleep at once; only while a commit happened within paceRecentWrite
+	// and the head holds less than paceFullSpeedFactor x SealRows rows (2 of the 4 that
+	// trigger backpressure: past that, sealing catches up at full speed). 2 ms slices keep
+	// a yield within one column of one row group of Parquet encoding; a share of 1/2 of one
+	// core leaves the other core and a half to the write path on a 2-core node.
+	paceSlice           = 2 * time.Millisecond
+	paceShare           = 0.5
+	maxPaceSleep        = 50 * time.Millisecond
+	paceRecentWrite     = 200 * time.Millisecond
+	paceFullSpeedFactor = 2
+
+	// maxSealsPerRound bounds the seals one maintenance round runs for a table before
+	// compaction and retention get their turn.
+	maxSealsPerRound = 16
+
 	// walReadBufferSize is the read buffer used when replaying a WAL: large enough that
 	// replay is bound by decoding, not by read syscalls.
 	walReadBufferSize = 1 << 20

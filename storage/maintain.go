@@ -109,7 +109,11 @@ func (o TableOptions) merge(d TableOptions) TableOptions {
 // Seal writes the head as it is now into segments (see DESIGN.md, "Sealing") and drops
 // it from memory and from the WAL. Writes go on meanwhile, into a new WAL generation;
 // scans see the same rows before and after. It does nothing for an empty head.
-func (t *Table) Seal(ctx context.Context) error {
+func (t *Table) Seal(ctx context.Context) error { return t.seal(ctx, false) }
+
+// seal seals the whole head, or with bounded only its oldest whole WAL generations up
+// to about SealRows rows (what background maintenance does, one step at a time).
+func (t *Table) seal(ctx context.Context, bounded bool) error {
 	t.maint.Lock()
 	defer t.maint.Unlock()
 	var (
@@ -117,19 +121,35 @@ func (t *Table) Seal(ctx context.Context) error {
 		newGen uint64
 		epoch  uint64
 	)
-	// 1. On the commit goroutine: rotate the WAL, so that generations below newGen hold
-	// exactly the first k head batches.
+	// 1. On the commit goroutine: choose the prefix to seal, whole WAL generations, so
+	// that generations below newGen hold exactly the first k head batches. Older
+	// generations (the commit goroutine starts a new one every SealRows rows) are taken
+	// oldest first until they hold SealRows rows; if the head is all in the current
+	// generation, the WAL is rotated and the whole head sealed.
 	err := t.runOp(ctx, func() error {
 		if err := t.stickyErr(); err != nil {
 			return err
 		}
 		t.mu.Lock()
-		k, epoch = len(t.batches), t.epoch
+		epoch = t.epoch
+		cur := t.wal.gen
+		var rows int64
+		for k < len(t.heads) && t.heads[k].gen < cur && (!bounded || rows < t.opts.SealRows) {
+			g := t.heads[k].gen
+			for k < len(t.heads) && t.heads[k].gen == g {
+				rows += t.batches[k].NumRows()
+				k++
+			}
+			newGen = g + 1
+		}
+		if k < len(t.batches) && (k == 0 || !bounded) {
+			k, newGen = len(t.batches), 0 // the current generation too: rotate
+		}
 		t.mu.Unlock()
-		if k == 0 {
+		if k == 0 || newGen != 0 {
 			return nil
 		}
-		newGen = t.wal.gen + 1
+		newGen = cur + 1
 		nw, err := createWAL(t.fs, filepath.Join(t.dir, walName(newGen)), newGen)
 		if err != nil {
 			return fmt.Errorf("seal table %q: rotate WAL: %w", t.name, err)
@@ -172,7 +192,9 @@ func (t *Table) Seal(ctx context.Context) error {
 		}
 		recs = append(recs, r)
 	}
-	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, t.opts, nextID)
+	pace := t.sealPacer()
+	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, t.opts, nextID, pace)
+	t.notePacer(pace)
 	if err != nil {
 		return fmt.Errorf("seal table %q: %w", t.name, err)
 	}
@@ -418,7 +440,9 @@ func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Sche
 	t.mu.Unlock()
 	opts := t.opts
 	opts.Shards = 1 // all rows are of one shard already; keep the segment's shard number
-	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, opts, nextID)
+	pace := t.sealPacer()
+	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, opts, nextID, pace)
+	t.notePacer(pace)
 	if err != nil {
 		return err
 	}
@@ -518,10 +542,18 @@ func (t *Table) maintain(ctx context.Context, now time.Time) {
 	if closed {
 		return
 	}
-	if due {
-		if err := t.Seal(ctx); err != nil && !quietMaintErr(err) {
-			slog.Error("storage: sealing failed; the rows stay in the WAL and the head", "table", t.name, "err", err)
+	// Each seal takes about SealRows rows (whole WAL generations); seal again while the
+	// head still holds that many, so that a head that grew under load drains step by step.
+	for i := 0; due && i < maxSealsPerRound; i++ {
+		if err := t.seal(ctx, true); err != nil {
+			if !quietMaintErr(err) {
+				slog.Error("storage: sealing failed; the rows stay in the WAL and the head", "table", t.name, "err", err)
+			}
+			break
 		}
+		t.mu.Lock()
+		due = t.rows >= t.opts.SealRows && !t.closed && t.err == nil
+		t.mu.Unlock()
 	}
 	if err := t.Compact(ctx); err != nil && !quietMaintErr(err) {
 		slog.Error("storage: compaction failed", "table", t.name, "err", err)

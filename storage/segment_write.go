@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -25,7 +24,7 @@ func segName(id uint64) string { return fmt.Sprintf("%s%016d%s", segPrefix, id, 
 // opts.RowGroupRows rows. Every file is fsynced and the directory too; the metadata is
 // returned in (window, shard) order. nextID is the first segment id to use; on error the
 // files written so far are removed.
-func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, nextID uint64) ([]SegmentMeta, error) {
+func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, nextID uint64, pace *pacer) ([]SegmentMeta, error) {
 	var n int64
 	for _, r := range recs {
 		n += r.NumRows()
@@ -33,62 +32,43 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 	if n == 0 {
 		return nil, nil
 	}
-	// Concatenate the batches column by column.
-	cols := make([]arrow.Array, schema.NumFields())
-	defer releaseArrays(cols)
-	for i := range schema.NumFields() {
-		parts := make([]arrow.Array, 0, len(recs))
-		for _, r := range recs {
-			if r.NumRows() > 0 {
-				parts = append(parts, r.Column(i))
-			}
-		}
-		c, err := array.Concatenate(parts, mem)
-		if err != nil {
-			return nil, fmt.Errorf("concatenate column %q: %w", schema.Field(i).Name, err)
-		}
-		cols[i] = c
-	}
 	tsIx := schema.FieldIndices(TSColumn)
 	if len(tsIx) == 0 {
 		return nil, fmt.Errorf("BUG: sealing a table without a %q column", TSColumn)
 	}
-	ts := cols[tsIx[0]].(*array.Timestamp).TimestampValues()
-	shards := shardsOf(schema, cols, opts, int(n))
 	win := opts.Window.Microseconds()
-
-	// Sort row indices by (window, shard, ts).
-	idx := make([]int32, n)
-	for i := range idx {
-		idx[i] = int32(i)
+	// One reference per row with its sort key; the batches themselves are not copied
+	// until each segment's columns are gathered (one copy, one segment at a time).
+	type keyed struct {
+		ref   rowRef
+		win   int64
+		shard uint16
+		ts    int64
 	}
-	windowOf := func(i int32) int64 { return floorDiv(int64(ts[i]), win) * win }
-	slices.SortStableFunc(idx, func(a, b int32) int {
-		if wa, wb := windowOf(a), windowOf(b); wa != wb {
-			return cmpOrdered(wa, wb)
+	rows := make([]keyed, 0, n)
+	starts := make([]int64, len(recs))
+	var start int64
+	for b, r := range recs {
+		starts[b] = start
+		start += r.NumRows()
+		if r.NumRows() == 0 {
+			continue
 		}
-		if shards[a] != shards[b] {
-			return int(shards[a]) - int(shards[b])
+		ts := r.Column(tsIx[0]).(*array.Timestamp).TimestampValues()
+		shards := shardsOf(schema, r.Columns(), opts, int(r.NumRows()))
+		for i := range int(r.NumRows()) {
+			rows = append(rows, keyed{rowRef{uint32(b), uint32(i)}, floorDiv(int64(ts[i]), win) * win, shards[i], int64(ts[i])})
 		}
-		return cmpOrdered(int64(ts[a]), int64(ts[b]))
+	}
+	slices.SortStableFunc(rows, func(a, b keyed) int {
+		if a.win != b.win {
+			return cmpOrdered(a.win, b.win)
+		}
+		if a.shard != b.shard {
+			return int(a.shard) - int(b.shard)
+		}
+		return cmpOrdered(a.ts, b.ts)
 	})
-	ib := array.NewInt32Builder(mem)
-	ib.AppendValues(idx, nil)
-	idxArr := ib.NewArray()
-	ib.Release()
-	defer idxArr.Release()
-	sorted := make([]arrow.Array, len(cols))
-	defer releaseArrays(sorted)
-	for i, c := range cols {
-		s, err := compute.TakeArray(ctx, c, idxArr)
-		if err != nil {
-			return nil, fmt.Errorf("sort column %q: %w", schema.Field(i).Name, err)
-		}
-		sorted[i] = s
-	}
-	all := array.NewRecordBatch(schema, sorted, n)
-	defer all.Release()
-	sts := sorted[tsIx[0]].(*array.Timestamp).TimestampValues()
 
 	var metas []SegmentMeta
 	cleanup := func() {
@@ -96,14 +76,24 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			os.Remove(filepath.Join(dir, m.File))
 		}
 	}
-	for start := int64(0); start < n; {
-		w, sh := windowOf(idx[start]), shards[idx[start]]
+	refs := make([]rowRef, 0, n)
+	for start := 0; start < len(rows); {
+		w, sh := rows[start].win, rows[start].shard
 		end := start + 1
-		for end < n && windowOf(idx[end]) == w && shards[idx[end]] == sh {
+		for end < len(rows) && rows[end].win == w && rows[end].shard == sh {
 			end++
 		}
-		part := all.NewSlice(start, end)
-		m, err := writeSegment(fsys, dir, segName(nextID), part, sts[start:end], opts.RowGroupRows)
+		refs = refs[:0]
+		for _, r := range rows[start:end] {
+			refs = append(refs, r.ref)
+		}
+		part, err := gatherBatch(ctx, schema, recs, refs, starts, pace)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		sts := part.Column(tsIx[0]).(*array.Timestamp).TimestampValues()
+		m, err := writeSegment(fsys, dir, segName(nextID), part, sts, opts.RowGroupRows, pace)
 		part.Release()
 		if err != nil {
 			cleanup()
@@ -123,6 +113,21 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 		return nil, err
 	}
 	return metas, nil
+}
+
+// gatherBatch returns the rows refs of recs (all in schema) as one record batch.
+func gatherBatch(ctx context.Context, schema *arrow.Schema, recs []arrow.RecordBatch, refs []rowRef, starts []int64, pace *pacer) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, schema.NumFields())
+	defer releaseArrays(cols)
+	for i, f := range schema.Fields() {
+		c, err := gatherColumn(ctx, recs, i, f.Type, refs, starts)
+		if err != nil {
+			return nil, fmt.Errorf("gather column %q: %w", f.Name, err)
+		}
+		cols[i] = c
+		pace.step()
+	}
+	return array.NewRecordBatch(schema, cols, int64(len(refs))), nil
 }
 
 func floorDiv(a, b int64) int64 {
@@ -172,7 +177,7 @@ func shardsOf(schema *arrow.Schema, cols []arrow.Array, opts TableOptions, n int
 
 // writeSegment writes rec (sorted by ts, whose values are ts) as the Parquet file name in
 // dir, fsynced, and returns its metadata with zone maps.
-func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts []arrow.Timestamp, rgRows int64) (SegmentMeta, error) {
+func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts []arrow.Timestamp, rgRows int64, pace *pacer) (SegmentMeta, error) {
 	path := filepath.Join(dir, name)
 	m := SegmentMeta{File: name, Rows: rec.NumRows(), Columns: map[string]*ColumnStats{}}
 	f, err := fsys.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
@@ -200,7 +205,12 @@ func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts [
 	for off := int64(0); off < n; off += rgRows {
 		end := min(off+rgRows, n)
 		part := rec.NewSlice(off, end)
-		err := fw.Write(part)
+		// Column by column (what fw.Write does inside), pausing in between when paced.
+		err := fw.NewRowGroupChecked()
+		for i := 0; err == nil && i < int(part.NumCols()); i++ {
+			err = fw.WriteColumnData(part.Column(i))
+			pace.step()
+		}
 		rg := RowGroupMeta{Rows: end - off, MinTS: int64(ts[off]), MaxTS: int64(ts[end-1]), Columns: map[string]*ColumnStats{}}
 		for i, fld := range rec.Schema().Fields() {
 			cs := columnStats(rec.Column(i), int(off), int(end-off))

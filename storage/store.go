@@ -300,7 +300,7 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 				t.schema = schema
 				rows += rec.NumRows()
 			}
-			t.publish(&commitReq{recs: call, rows: rows, id: id}, now)
+			t.publish(&commitReq{recs: call, rows: rows, id: id}, now, g)
 			return nil
 		})
 		rep.Frames += res.frames

@@ -76,6 +76,14 @@ type Table struct {
 	err    error
 	closed bool
 	stats  TableStats
+	// lastCommit is when the last append was committed (Unix ns, wall clock): sealing
+	// and compaction yield the CPU while it is recent (pace.go).
+	lastCommit atomic.Int64
+	// walRows is the number of head rows in WAL generation walRowsGen (the current one):
+	// the commit goroutine starts a new generation once it holds SealRows rows, so that a
+	// seal can take whole older generations of about SealRows rows (see "Sealing").
+	walRows    int64
+	walRowsGen uint64
 }
 
 // headMeta is what the table keeps beside each head batch.
@@ -84,6 +92,7 @@ type headMeta struct {
 	at           time.Time // when it was committed (for SealAge)
 	id           string    // the call's batch id, on the call's last batch only
 	callRows     int64     // the call's rows, beside id
+	gen          uint64    // the WAL generation holding it
 }
 
 // TableStats are counters of one table since Open.
@@ -107,6 +116,10 @@ type TableStats struct {
 	WindowsDeleted int64
 	// DuplicateBatches counts Writes answered from a remembered batch id.
 	DuplicateBatches int64
+	// EncodePauses and EncodePaused are how often and how long sealing and compaction
+	// paused to leave the CPU to writes (pace.go).
+	EncodePauses int64
+	EncodePaused time.Duration
 }
 
 // commitReq is one Write call waiting for the commit goroutine.
@@ -435,31 +448,60 @@ func (t *Table) commitAppends(group []*commitReq) {
 		return
 	}
 	now := t.now()
+	t.lastCommit.Store(time.Now().UnixNano())
 	t.mu.Lock()
 	for _, r := range group {
-		t.publish(r, now)
+		t.publish(r, now, t.wal.gen)
 	}
 	t.schema = group[len(group)-1].schema
 	t.stats.Commits += int64(len(group))
 	t.stats.Syncs++
 	t.stats.WALBytes = t.wal.size
 	full := t.rows >= t.opts.SealRows
+	rotate := t.walRows >= t.opts.SealRows
 	t.mu.Unlock()
 	t.answer(group, nil)
+	if rotate {
+		t.rotateWAL()
+	}
 	if full {
 		t.kick()
 	}
 }
 
-// publish appends r's batches to the head; t.mu must be held.
-func (t *Table) publish(r *commitReq, now time.Time) {
+// rotateWAL starts a new WAL generation (on the commit goroutine) once the current one
+// holds SealRows rows, so that seals take whole generations of about SealRows rows and
+// free room in the head step by step. A failure is logged and writing goes on in the
+// current generation: nothing is lost, the next seal rotates (and reports) itself.
+func (t *Table) rotateWAL() {
+	if t.stickyErr() != nil {
+		return
+	}
+	gen := t.wal.gen + 1
+	nw, err := createWAL(t.fs, filepath.Join(t.dir, walName(gen)), gen)
+	if err != nil {
+		slog.Warn("storage: starting a new WAL generation", "table", t.name, "err", err)
+		return
+	}
+	old := t.wal
+	t.wal = nw
+	if err := old.close(); err != nil {
+		slog.Warn("storage: closing rotated WAL", "path", old.path, "err", err)
+	}
+	t.mu.Lock()
+	t.stats.WALBytes = 0
+	t.mu.Unlock()
+}
+
+// publish appends r's batches, held by WAL generation gen, to the head; t.mu must be held.
+func (t *Table) publish(r *commitReq, now time.Time, gen uint64) {
 	for i, rec := range r.recs {
 		lo, hi, ok := tsRange(rec)
 		if !ok {
 			// A batch without ts (written before the column existed) is never pruned.
 			lo, hi = math.MinInt64, math.MaxInt64
 		}
-		hm := headMeta{minTS: lo, maxTS: hi, at: now}
+		hm := headMeta{minTS: lo, maxTS: hi, at: now, gen: gen}
 		if i == len(r.recs)-1 {
 			hm.id, hm.callRows = r.id, r.rows
 		}
@@ -467,6 +509,10 @@ func (t *Table) publish(r *commitReq, now time.Time) {
 		t.heads = append(t.heads, hm)
 	}
 	t.rows += r.rows
+	if gen != t.walRowsGen {
+		t.walRowsGen, t.walRows = gen, 0
+	}
+	t.walRows += r.rows
 	r.recs = nil
 	t.rememberID(r.id, r.rows)
 }
@@ -528,7 +574,7 @@ func (t *Table) commitReplace(r *commitReq) {
 	t.epoch++
 	close(t.drained)
 	t.drained = make(chan struct{})
-	t.publish(r, now)
+	t.publish(r, now, gen)
 	t.schema = r.schema
 	t.stats.Commits++
 	t.stats.Syncs++
@@ -635,4 +681,12 @@ func releaseAll(recs []arrow.RecordBatch) {
 			r.Release()
 		}
 	}
+}
+
+// notePacer adds what p paused to the table's stats.
+func (t *Table) notePacer(p *pacer) {
+	t.mu.Lock()
+	t.stats.EncodePauses += p.yields
+	t.stats.EncodePaused += p.slept
+	t.mu.Unlock()
 }

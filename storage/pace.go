@@ -1,0 +1,66 @@
+package storage
+
+import "time"
+
+// pacer bounds the share of a core that background encoding (sealing, compaction) takes
+// while writes are arriving, so that acknowledgements do not queue behind Parquet
+// encoding for the CPU (see DESIGN.md, "Ack latency and sealing"). The encoder calls
+// step between units of work (a column of a row group, a segment); once it has been busy
+// for at least paceSlice and the table is being written to, step sleeps long enough that
+// busy time stays at share of the wall time. When no write arrived recently, or the head
+// is so large that backpressure is near, it does not sleep: sealing then runs at full
+// speed, because falling behind would make writes wait longer than any pause.
+type pacer struct {
+	share  float64     // fraction of wall time the encoder may be busy while yielding
+	yield  func() bool // whether to yield now (writes arriving and no pressure)
+	now    func() time.Time
+	sleep  func(time.Duration)
+	start  time.Time     // start of the current busy slice
+	slept  time.Duration // total time slept, for stats
+	yields int64
+}
+
+func newPacer(share float64, yield func() bool) *pacer {
+	return &pacer{share: share, yield: yield, now: time.Now, sleep: time.Sleep}
+}
+
+// step is called between units of work; nil pacers do nothing.
+func (p *pacer) step() {
+	if p == nil {
+		return
+	}
+	now := p.now()
+	if p.start.IsZero() {
+		p.start = now
+		return
+	}
+	busy := now.Sub(p.start)
+	if busy < paceSlice {
+		return
+	}
+	if p.yield() {
+		d := time.Duration(float64(busy) * (1 - p.share) / p.share)
+		d = min(d, maxPaceSleep)
+		p.sleep(d)
+		p.slept += d
+		p.yields++
+		now = p.now()
+	}
+	p.start = now
+}
+
+// sealPacer returns the pacer of t's background encoding: it yields while a commit
+// happened within paceRecentWrite and the head holds less than paceFullSpeedFactor x
+// SealRows rows.
+func (t *Table) sealPacer() *pacer {
+	return newPacer(paceShare, func() bool {
+		last := t.lastCommit.Load()
+		if last == 0 || time.Since(time.Unix(0, last)) > paceRecentWrite {
+			return false
+		}
+		t.mu.Lock()
+		rows := t.rows
+		t.mu.Unlock()
+		return rows < paceFullSpeedFactor*t.opts.SealRows
+	})
+}
