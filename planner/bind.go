@@ -42,6 +42,17 @@ type binder struct {
 	planner *Planner
 	// subqueries counts nested SELECTs, for limits on recursion.
 	depth int
+	// defaultSchema is the schema of unqualified table names (WithDefaultSchema).
+	defaultSchema string
+}
+
+// qualify returns the schema a table name written with schema (possibly "") resolves in:
+// the statement's default schema when the name is unqualified.
+func (b *binder) qualify(schema string) string {
+	if schema == "" {
+		return b.defaultSchema
+	}
+	return schema
 }
 
 // errAt builds an *Error at byte offset pos of the user's text.
@@ -171,6 +182,17 @@ func (b *binder) resolveTable(schema, name string, quoted bool, pos int) (Table,
 				withHint("quote the name to match it exactly")
 		}
 	}
+	if schema != "" && schema == b.defaultSchema {
+		// Slow path: the name was resolved in a default schema the user may not see in
+		// the text; say so, and point at the catalog's default when the table is there.
+		e := b.errAt(ErrUnknownTable, pos, "unknown table %s in the default schema %s", quoteName(name), quoteName(schema))
+		if _, err := b.cat.Table(b.ctx, "", name); err == nil {
+			e.withHint("qualify the name with its schema, or change the session's default schema")
+		} else if s := suggest(name, names); s != "" {
+			e.withHint(fmt.Sprintf("did you mean %s?", quoteName(s)))
+		}
+		return nil, "", e
+	}
 	e := b.errAt(ErrUnknownTable, pos, "unknown table %s", quoteName(name))
 	if s := suggest(name, names); s != "" {
 		e.withHint(fmt.Sprintf("did you mean %s?", quoteName(s)))
@@ -198,6 +220,8 @@ func (b *binder) bindDetect(tf *tableFunc) (*detectNode, []string, error) {
 	} else if i := strings.LastIndexByte(name, '.'); i > 0 {
 		schema, name = name[:i], name[i+1:]
 		schema = strings.TrimPrefix(schema, catalogName+".")
+	} else {
+		schema = b.qualify("")
 	}
 	table, resolved, err := b.resolveTable(schema, name, false, pos)
 	if err != nil {

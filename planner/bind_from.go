@@ -55,11 +55,12 @@ func (b *binder) bindTableName(tn *ast.TableName) (logicalNode, []string, error)
 			return node, []string{d.name}, nil
 		}
 	}
-	table, name, err := b.resolveTable(tn.Schema.O, tn.Name.O, nameTok.kind == tokQuotedIdent, nameTok.pos)
+	schema := b.qualify(tn.Schema.O)
+	table, name, err := b.resolveTable(schema, tn.Name.O, nameTok.kind == tokQuotedIdent, nameTok.pos)
 	if err != nil {
 		return nil, nil, err
 	}
-	return newScanNode(table, tn.Schema.O, name), []string{name, tn.Name.O}, nil
+	return newScanNode(table, schema, name), []string{name, tn.Name.O}, nil
 }
 
 // tableNameToken finds the token of a table name in the user's text (TiDB does not

@@ -128,7 +128,7 @@ func (q *Query) Bind(params arrow.RecordBatch, row int) (*Query, error) {
 		last = pos + 1
 	}
 	b.WriteString(q.sql[last:])
-	bound, err := q.planner.prepare(q.ctx(), b.String(), false)
+	bound, err := q.planner.prepare(q.ctx(), b.String(), false, q.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bind parameters: %w", err)
 	}

@@ -109,16 +109,42 @@ type Query struct {
 	// the `?` tokens in sql; a query with placeholders must be bound before Execute.
 	params   []arrow.DataType
 	paramPos []int
+	// cfg is what Prepare was given; Bind prepares the bound text with it again, so a
+	// bound query resolves names exactly as the prepared one did.
+	cfg prepareConfig
+}
+
+// PrepareOption changes how Prepare resolves one statement (per query, unlike Options,
+// which configure the Planner).
+type PrepareOption func(*prepareConfig)
+
+// prepareConfig is the per-statement configuration PrepareOptions set.
+type prepareConfig struct {
+	defaultSchema string
+}
+
+// WithDefaultSchema makes schema the schema of the statement's unqualified table names
+// (FROM, JOIN and the table argument of detect()): Catalog.Table and TableNames receive
+// it instead of "". It is how a Flight SQL session's `schema` option reaches the
+// planner. Qualified names, CTE names and detect()'s implicit table (events) are not
+// affected; "" keeps the Catalog's default. The schema is not checked here: a name the
+// Catalog does not know fails as an unknown table, at the name.
+func WithDefaultSchema(schema string) PrepareOption {
+	return func(c *prepareConfig) { c.defaultSchema = schema }
 }
 
 // Prepare parses, binds and plans sql. Errors wrap *Error when they have a position.
-func (p *Planner) Prepare(ctx context.Context, sql string) (*Query, error) {
-	return p.prepare(ctx, sql, true)
+func (p *Planner) Prepare(ctx context.Context, sql string, opts ...PrepareOption) (*Query, error) {
+	var cfg prepareConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return p.prepare(ctx, sql, true, cfg)
 }
 
 // prepare plans sql; allowParams is false for text produced by Bind, in which a `?`
 // can only be an error.
-func (p *Planner) prepare(ctx context.Context, sql string, allowParams bool) (*Query, error) {
+func (p *Planner) prepare(ctx context.Context, sql string, allowParams bool, cfg prepareConfig) (*Query, error) {
 	rw, err := rewriteTableFuncs(sql)
 	if err != nil {
 		return nil, err
@@ -140,7 +166,8 @@ func (p *Planner) prepare(ctx context.Context, sql string, allowParams bool) (*Q
 	for i, pos := range paramPos {
 		ps.at[pos] = i
 	}
-	b := &binder{ctx: ctx, cat: p.cat, sql: sql, rw: rw, params: ps, now: time.Now().UTC(), planner: p}
+	b := &binder{ctx: ctx, cat: p.cat, sql: sql, rw: rw, params: ps, now: time.Now().UTC(), planner: p,
+		defaultSchema: cfg.defaultSchema}
 	mode := 0
 	if ex, ok := stmt.(*ast.ExplainStmt); ok {
 		mode = 1
@@ -175,6 +202,7 @@ func (p *Planner) prepare(ctx context.Context, sql string, allowParams bool) (*Q
 		explain:     explainPlan(plan, nil),
 		explainMode: mode,
 		mem:         p.mem,
+		cfg:         cfg,
 	}, nil
 }
 
@@ -223,12 +251,16 @@ func (q *Query) Execute(ctx context.Context) (array.RecordReader, error) {
 // indented below it, with columns and predicates.
 func (q *Query) Explain() string { return q.explain }
 
+// DefaultSchema returns the schema unqualified table names resolved in (WithDefaultSchema;
+// "" when none was given).
+func (q *Query) DefaultSchema() string { return q.cfg.defaultSchema }
+
 // SQL returns the statement text the query was prepared from.
 func (q *Query) SQL() string { return q.sql }
 
 // Query plans and runs sql in one step; see Prepare and Execute.
-func (p *Planner) Query(ctx context.Context, sql string) (array.RecordReader, error) {
-	q, err := p.Prepare(ctx, sql)
+func (p *Planner) Query(ctx context.Context, sql string, opts ...PrepareOption) (array.RecordReader, error) {
+	q, err := p.Prepare(ctx, sql, opts...)
 	if err != nil {
 		return nil, err
 	}

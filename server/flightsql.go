@@ -52,9 +52,12 @@ func newFlightSQLService(store *storage.Store, pl *planner.Planner, cat *catalog
 	return s, nil
 }
 
-// prepare plans sql, recording planning failures in the metrics.
-func (s *flightSQLService) prepare(ctx context.Context, sql string) (*planner.Query, error) {
-	q, err := s.planner.Prepare(ctx, sql)
+// prepare plans sql with unqualified table names in schema ("" is public), recording
+// planning failures in the metrics. Statements take schema from the caller's session
+// (sessionSchema) when they are created and carry it in their handle from then on, so
+// every later step resolves names as the first one did.
+func (s *flightSQLService) prepare(ctx context.Context, sql, schema string) (*planner.Query, error) {
+	q, err := s.planner.Prepare(ctx, sql, planner.WithDefaultSchema(schema))
 	if err != nil {
 		s.metrics.queryErrors.Inc()
 		return nil, toStatus(err)
@@ -131,18 +134,19 @@ func (s *flightSQLService) GetFlightInfoStatement(ctx context.Context, cmd fligh
 	if len(cmd.GetTransactionId()) != 0 {
 		return nil, status.Error(codes.InvalidArgument, "transactions are not supported: send the query without a transaction id")
 	}
-	q, err := s.prepare(ctx, cmd.GetQuery())
+	schema := s.sessionSchema(ctx)
+	q, err := s.prepare(ctx, cmd.GetQuery(), schema)
 	if err != nil {
 		return nil, err
 	}
 	if n := parameterSchema(q).NumFields(); n > 0 {
 		return nil, status.Errorf(codes.InvalidArgument, "the query has %d parameter(s) ('?'): prepare it and bind the parameters", n)
 	}
-	return s.flightInfo(ctx, q.Schema(), stmtHandle{SQL: cmd.GetQuery()}, desc)
+	return s.flightInfo(ctx, q.Schema(), stmtHandle{SQL: cmd.GetQuery(), Schema: schema}, desc)
 }
 
 func (s *flightSQLService) GetSchemaStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.SchemaResult, error) {
-	q, err := s.prepare(ctx, cmd.GetQuery())
+	q, err := s.prepare(ctx, cmd.GetQuery(), s.sessionSchema(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +168,7 @@ func (s *flightSQLService) executeHandle(ctx context.Context, b []byte) (*arrow.
 	if err != nil {
 		return nil, nil, err
 	}
-	q, err := s.prepare(ctx, h.SQL)
+	q, err := s.prepare(ctx, h.SQL, h.Schema)
 	if err != nil {
 		done()
 		return nil, nil, err
@@ -239,11 +243,12 @@ func (s *flightSQLService) CreatePreparedStatement(ctx context.Context, req flig
 	if len(req.GetTransactionId()) != 0 {
 		return flightsql.ActionCreatePreparedStatementResult{}, status.Error(codes.InvalidArgument, "transactions are not supported: prepare the statement without a transaction id")
 	}
-	q, err := s.prepare(ctx, req.GetQuery())
+	schema := s.sessionSchema(ctx)
+	q, err := s.prepare(ctx, req.GetQuery(), schema)
 	if err != nil {
 		return flightsql.ActionCreatePreparedStatementResult{}, err
 	}
-	h, err := s.newHandle(ctx, stmtHandle{SQL: req.GetQuery()})
+	h, err := s.newHandle(ctx, stmtHandle{SQL: req.GetQuery(), Schema: schema})
 	if err != nil {
 		return flightsql.ActionCreatePreparedStatementResult{}, err
 	}
@@ -265,7 +270,7 @@ func (s *flightSQLService) GetFlightInfoPreparedStatement(ctx context.Context, c
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.prepare(ctx, h.SQL)
+	q, err := s.prepare(ctx, h.SQL, h.Schema)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +285,7 @@ func (s *flightSQLService) GetSchemaPreparedStatement(ctx context.Context, cmd f
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.prepare(ctx, h.SQL)
+	q, err := s.prepare(ctx, h.SQL, h.Schema)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +305,7 @@ func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd 
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.prepare(ctx, h.SQL)
+	q, err := s.prepare(ctx, h.SQL, h.Schema)
 	if err != nil {
 		return nil, err
 	}

@@ -130,8 +130,13 @@ func (st *sessionStore) evictOldest() {
 	delete(st.sessions, oldest)
 }
 
-// SetSessionOptions stores catalog and schema. Unknown names and values that name no
-// catalog or schema are reported per option in the result, never as a failed call.
+// SetSessionOptions stores catalog and schema. The catalog must be sigmaflight (the only
+// one); the schema, public or sys, becomes the default schema of unqualified table names
+// in the session's later statements (sessionSchema). Unknown names and values that name no
+// catalog or schema are reported per option in the result (INVALID_NAME, INVALID_VALUE),
+// never as a failed call: JDBC turns a failed call into an SQLException at connect. An
+// option without a value unsets it. Values are stored in lower case, as listed by
+// GetDbSchemas.
 func (s *flightSQLService) SetSessionOptions(ctx context.Context, req *flight.SetSessionOptionsRequest) (*flight.SetSessionOptionsResult, error) {
 	res := &flight.SetSessionOptionsResult{Errors: map[string]*pb.SetSessionOptionsResult_Error{}}
 	fail := func(name string, v pb.SetSessionOptionsResult_ErrorValue) {
@@ -141,19 +146,7 @@ func (s *flightSQLService) SetSessionOptions(ctx context.Context, req *flight.Se
 	s.sessions.mu.Lock()
 	defer s.sessions.mu.Unlock()
 	for name, v := range req.GetSessionOptions() {
-		str, isString := v.GetOptionValue().(*pb.SessionOptionValue_StringValue)
-		switch name {
-		case sessionOptionCatalog:
-			if !isString || !strings.EqualFold(str.StringValue, catalogName) {
-				fail(name, pb.SetSessionOptionsResult_INVALID_VALUE)
-				continue
-			}
-		case sessionOptionSchema:
-			if !isString || !isKnownSchema(str.StringValue) {
-				fail(name, pb.SetSessionOptionsResult_INVALID_VALUE)
-				continue
-			}
-		default:
+		if name != sessionOptionCatalog && name != sessionOptionSchema {
 			fail(name, pb.SetSessionOptionsResult_INVALID_NAME)
 			continue
 		}
@@ -161,9 +154,39 @@ func (s *flightSQLService) SetSessionOptions(ctx context.Context, req *flight.Se
 			delete(sess.options, name) // an empty value unsets the option
 			continue
 		}
-		sess.options[name] = proto.Clone(v).(*flight.SessionOptionValue)
+		str, isString := v.GetOptionValue().(*pb.SessionOptionValue_StringValue)
+		valid := false
+		switch {
+		case !isString:
+		case name == sessionOptionCatalog:
+			valid = strings.EqualFold(str.StringValue, catalogName)
+		case name == sessionOptionSchema:
+			valid = isKnownSchema(str.StringValue)
+		}
+		if !valid {
+			s.log.Debug("session option refused", "option", name, "value", v.String(),
+				"accepted", map[string]string{sessionOptionCatalog: catalogName, sessionOptionSchema: publicSchema + " or " + sysSchema}[name])
+			fail(name, pb.SetSessionOptionsResult_INVALID_VALUE)
+			continue
+		}
+		sess.options[name] = &flight.SessionOptionValue{OptionValue: &pb.SessionOptionValue_StringValue{StringValue: strings.ToLower(str.StringValue)}}
 	}
 	return res, nil
+}
+
+// sessionSchema returns the caller's session `schema` option ("" when unset: public), the
+// default schema of the unqualified table names of statements created now.
+func (s *flightSQLService) sessionSchema(ctx context.Context) string {
+	sess := s.sessions.get(sessionKey(ctx), false)
+	if sess == nil {
+		return ""
+	}
+	s.sessions.mu.Lock()
+	defer s.sessions.mu.Unlock()
+	if v, ok := sess.options[sessionOptionSchema].GetOptionValue().(*pb.SessionOptionValue_StringValue); ok {
+		return v.StringValue
+	}
+	return ""
 }
 
 // GetSessionOptions returns the options set in this session, with the defaults for

@@ -40,6 +40,9 @@ var (
 // needed to run the statement on any node, so the server keeps no per-statement state.
 type stmtHandle struct {
 	SQL string `json:"sql"`
+	// Schema is the default schema of the statement's unqualified table names: the
+	// session's `schema` option when the statement was created ("" is public).
+	Schema string `json:"sc,omitempty"`
 	// Params is an Arrow IPC stream of the bound parameter rows (nil when none are bound).
 	Params []byte `json:"p,omitempty"`
 	// Subject is the user the handle was issued to ("" without authentication).
