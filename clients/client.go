@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -53,7 +55,10 @@ type Options struct {
 	// InsecureSkipVerify disables server certificate verification (testing only).
 	InsecureSkipVerify bool
 	// Username and Password authenticate with a Flight handshake (HTTP Basic); the
-	// server answers with a bearer token used for every later call.
+	// server answers with a bearer token used for every later call. The client keeps
+	// them: when a call fails with Unauthenticated (the token expired after the node's
+	// --token-ttl, or the node's key changed), it does the handshake again and sends the
+	// call once more.
 	Username, Password string
 	// Token is a bearer token (from `sigmaflight token`) sent on every call.
 	Token string
@@ -66,8 +71,19 @@ type Options struct {
 // Client talks Flight SQL to one sigmaflight node. It is safe for concurrent use.
 type Client struct {
 	fsql *flightsql.Client
-	md   metadata.MD
 	addr string
+	// username and password, when username is set, are kept to log in again when the
+	// token from the last handshake is refused.
+	username, password string
+
+	// mu guards auth and authGen, and is held across a re-handshake, so that the calls
+	// that fail together when a token expires (one failure wave) cause one handshake.
+	mu sync.Mutex
+	// auth is the authorization header value sent on every call ("" for none).
+	auth string
+	// authGen counts the handshakes done; a failed call compares the generation it was
+	// sent with to tell whether another call has already obtained a fresh token.
+	authGen uint64
 }
 
 // ParseServer splits a server URI ("grpc://host:port", "grpc+tls://host:port" or
@@ -125,7 +141,7 @@ func Connect(ctx context.Context, uri string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	c := &Client{fsql: fc, md: metadata.MD{}, addr: addr}
+	c := &Client{fsql: fc, addr: addr}
 	if opts.WaitReady > 0 {
 		if err := waitReady(ctx, fc, addr, opts.WaitReady); err != nil {
 			fc.Close()
@@ -134,20 +150,34 @@ func Connect(ctx context.Context, uri string, opts Options) (*Client, error) {
 	}
 	switch {
 	case opts.Token != "":
-		c.md.Set("authorization", "Bearer "+opts.Token)
+		c.auth = "Bearer " + opts.Token
 	case opts.Username != "":
-		authCtx, err := fc.Client.AuthenticateBasicToken(ctx, opts.Username, opts.Password)
-		if err != nil {
+		c.username, c.password = opts.Username, opts.Password
+		if err := c.login(ctx); err != nil {
 			fc.Close()
-			return nil, fmt.Errorf("authenticate to %s as %s: %w", addr, opts.Username, err)
-		}
-		if md, ok := metadata.FromOutgoingContext(authCtx); ok {
-			if v := md.Get("authorization"); len(v) > 0 {
-				c.md.Set("authorization", v[len(v)-1])
-			}
+			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// login does the Basic handshake with the kept credentials and stores the bearer token
+// the server answers with. The caller holds mu (or owns c exclusively).
+func (c *Client) login(ctx context.Context) error {
+	// A fresh outgoing context: the handshake must carry Basic alone, not the refused
+	// token (the server reads the first authorization header).
+	authCtx, err := c.fsql.Client.AuthenticateBasicToken(metadata.NewOutgoingContext(ctx, metadata.MD{}), c.username, c.password)
+	if err != nil {
+		return fmt.Errorf("authenticate to %s as %s: %w", c.addr, c.username, err)
+	}
+	md, _ := metadata.FromOutgoingContext(authCtx)
+	v := md.Get("authorization")
+	if len(v) == 0 {
+		return fmt.Errorf("authenticate to %s as %s: the handshake returned no token", c.addr, c.username)
+	}
+	c.auth = v[len(v)-1]
+	c.authGen++
+	return nil
 }
 
 // waitReady blocks until the server answers any RPC (even with an error such as
@@ -174,11 +204,65 @@ func (c *Client) Addr() string { return c.addr }
 // Close closes the connection.
 func (c *Client) Close() error { return c.fsql.Close() }
 
-func (c *Client) ctx(ctx context.Context) context.Context {
-	if len(c.md) == 0 {
-		return ctx
+// callCtx returns ctx carrying the current authorization, and the handshake
+// generation that authorization belongs to (for reauth).
+func (c *Client) callCtx(ctx context.Context) (context.Context, uint64) {
+	c.mu.Lock()
+	auth, gen := c.auth, c.authGen
+	c.mu.Unlock()
+	if auth == "" {
+		return ctx, gen
 	}
-	return metadata.NewOutgoingContext(ctx, c.md)
+	return metadata.NewOutgoingContext(ctx, metadata.Pairs("authorization", auth)), gen
+}
+
+// reauth decides whether a call that failed with err, sent with the authorization of
+// generation gen, is to be sent once more: only for Unauthenticated and a client that
+// logged in with a user name and password. The first call of a failure wave does the
+// handshake again under mu; calls that fail with the same old token wait for it and
+// then reuse its token (authGen moved on). A handshake that fails is returned wrapped
+// (the password may have been changed or the user removed).
+func (c *Client) reauth(ctx context.Context, gen uint64, err error) (bool, error) {
+	if err == nil || c.username == "" || status.Code(unwrapStatus(err)) != codes.Unauthenticated {
+		return false, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.authGen != gen {
+		return true, nil // another call of this wave logged in again already
+	}
+	if lerr := c.login(ctx); lerr != nil {
+		return false, fmt.Errorf("%w (the node refused the token, and logging in again failed: %v)", err, lerr)
+	}
+	return true, nil
+}
+
+// unwrapStatus returns the first error in err's chain that carries a gRPC status.
+func unwrapStatus(err error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if _, ok := status.FromError(e); ok {
+			return e
+		}
+	}
+	return err
+}
+
+// withAuth runs call with the current authorization and, when it fails because the
+// token was refused, once more after logging in again (see reauth). call must have no
+// effect when it fails with Unauthenticated, which holds because the node checks the
+// token before it runs anything.
+func (c *Client) withAuth(ctx context.Context, call func(ctx context.Context) error) error {
+	actx, gen := c.callCtx(ctx)
+	err := call(actx)
+	retry, rerr := c.reauth(ctx, gen, err)
+	if rerr != nil {
+		return rerr
+	}
+	if retry {
+		actx, _ = c.callCtx(ctx)
+		err = call(actx)
+	}
+	return err
 }
 
 // IngestOptions configures Ingest.
@@ -210,11 +294,121 @@ func (c *Client) Ingest(ctx context.Context, table string, rdr array.RecordReade
 	if opts.BatchID != "" {
 		req.Options = map[string]string{BatchIDOption: opts.BatchID}
 	}
-	n, err := c.fsql.ExecuteIngest(c.ctx(ctx), rdr, req)
+	// The batches are kept (up to maxReplayBytes) while they are streamed, so that the
+	// call can be sent again after a new login: by then rdr has been read.
+	rr := &replayReader{src: rdr}
+	defer rr.release()
+	var n int64
+	err := c.withAuth(ctx, func(actx context.Context) error {
+		if !rr.rewind() {
+			return fmt.Errorf("cannot send the batches again after logging in: more than %d MiB were streamed (send smaller readers)", maxReplayBytes>>20)
+		}
+		var err error
+		n, err = c.fsql.ExecuteIngest(actx, rr, req)
+		return err
+	})
 	if err != nil {
 		return n, fmt.Errorf("ingest into %s: %w", table, err)
 	}
 	return n, nil
+}
+
+// maxReplayBytes bounds the batches Ingest keeps to send again after a new login (a
+// token that expired while the call was on its way). 64 MiB holds the CLI's batches
+// (--batch-bytes defaults to 8 MiB of input) many times over; a bigger stream from a
+// library caller is not kept, and its call fails with the Unauthenticated error instead.
+const maxReplayBytes = 64 << 20
+
+// replayReader reads src and keeps the batches it has handed out, retained, so that
+// after rewind the same stream can be read from its first batch again.
+type replayReader struct {
+	src   array.RecordReader
+	seen  []arrow.RecordBatch
+	bytes int64
+	// overflow is set once the kept batches would pass maxReplayBytes; then none are
+	// kept and the stream cannot be rewound once read.
+	overflow bool
+	started  bool
+	pos      int
+	cur      arrow.RecordBatch
+	refs     atomic.Int64
+}
+
+// rewind starts the stream again from its first batch; false when it was read past
+// what was kept.
+func (r *replayReader) rewind() bool {
+	if r.overflow {
+		return !r.started
+	}
+	r.pos = 0
+	return true
+}
+
+func (r *replayReader) Schema() *arrow.Schema { return r.src.Schema() }
+
+func (r *replayReader) Next() bool {
+	r.started = true
+	if r.pos < len(r.seen) {
+		r.cur = r.seen[r.pos]
+		r.pos++
+		return true
+	}
+	if !r.src.Next() {
+		return false
+	}
+	r.cur = r.src.RecordBatch()
+	if !r.overflow {
+		size := recordBytes(r.cur)
+		if r.bytes+size > maxReplayBytes {
+			r.overflow = true
+			r.release()
+		} else {
+			r.cur.Retain()
+			r.seen = append(r.seen, r.cur)
+			r.bytes += size
+			r.pos = len(r.seen)
+		}
+	}
+	return true
+}
+
+// recordBytes is the size of rec's buffers (shared slices counted in full).
+func recordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+		if d.DataType().ID() == arrow.DICTIONARY {
+			walk(d.Dictionary())
+		}
+	}
+	for _, col := range rec.Columns() {
+		walk(col.Data())
+	}
+	return n
+}
+
+func (r *replayReader) RecordBatch() arrow.RecordBatch { return r.cur }
+func (r *replayReader) Record() arrow.RecordBatch      { return r.cur }
+func (r *replayReader) Err() error                     { return r.src.Err() }
+
+// Retain and Release count references only; the kept batches are released by release,
+// when Ingest returns.
+func (r *replayReader) Retain()  { r.refs.Add(1) }
+func (r *replayReader) Release() { r.refs.Add(-1) }
+
+func (r *replayReader) release() {
+	for _, rec := range r.seen {
+		rec.Release()
+	}
+	r.seen, r.pos = nil, 0
 }
 
 // IngestBatch ingests one batch (see Ingest).
@@ -230,8 +424,11 @@ func (c *Client) IngestBatch(ctx context.Context, table string, rec arrow.Record
 // Query runs sql and returns its result as a record reader over every endpoint in
 // order. The caller releases the reader.
 func (c *Client) Query(ctx context.Context, sql string) (array.RecordReader, error) {
-	ctx = c.ctx(ctx)
-	info, err := c.fsql.Execute(ctx, sql)
+	var info *flight.FlightInfo
+	err := c.withAuth(ctx, func(actx context.Context) (err error) {
+		info, err = c.fsql.Execute(actx, sql)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +438,11 @@ func (c *Client) Query(ctx context.Context, sql string) (array.RecordReader, err
 // Schema returns the schema a query would produce, without running it (Flight SQL
 // GetSchema), or nil with an error when it cannot be planned.
 func (c *Client) Schema(ctx context.Context, sql string) (*arrow.Schema, error) {
-	res, err := c.fsql.GetExecuteSchema(c.ctx(ctx), sql)
+	var res *flight.SchemaResult
+	err := c.withAuth(ctx, func(actx context.Context) (err error) {
+		res, err = c.fsql.GetExecuteSchema(actx, sql)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +481,11 @@ type endpointReader struct {
 }
 
 func (r *endpointReader) open(i int) error {
-	rdr, err := r.c.fsql.DoGet(r.ctx, r.eps[i].GetTicket())
+	var rdr *flight.Reader
+	err := r.c.withAuth(r.ctx, func(actx context.Context) (err error) {
+		rdr, err = r.c.fsql.DoGet(actx, r.eps[i].GetTicket())
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -326,7 +531,17 @@ func (r *endpointReader) Err() error                     { return r.err }
 
 // Action runs a Flight DoAction and returns the body of its first result.
 func (c *Client) Action(ctx context.Context, typ string, body []byte) ([]byte, error) {
-	stream, err := c.fsql.Client.DoAction(c.ctx(ctx), &flight.Action{Type: typ, Body: body})
+	var out []byte
+	err := c.withAuth(ctx, func(actx context.Context) error {
+		var err error
+		out, err = c.action(actx, typ, body)
+		return err
+	})
+	return out, err
+}
+
+func (c *Client) action(ctx context.Context, typ string, body []byte) ([]byte, error) {
+	stream, err := c.fsql.Client.DoAction(ctx, &flight.Action{Type: typ, Body: body})
 	if err != nil {
 		return nil, err
 	}

@@ -30,10 +30,12 @@ func appendEvents(t *testing.T, path string, from, to int) {
 	}
 }
 
-// followSeqs returns every seq stored in table (through the CLI's own sql command, csv).
-func followSeqs(t *testing.T, server, table string) ([]int, error) {
+// followSeqs returns every seq stored in table (through the CLI's own sql command, csv);
+// auth holds extra connection flags (--username ...).
+func followSeqs(t *testing.T, server, table string, auth ...string) ([]int, error) {
 	t.Helper()
-	r := runCLI(t, time.Minute, nil, "sql", "--server", server, "--wait", "2s", "--format", "csv", "-e", "SELECT seq FROM "+table)
+	args := append([]string{"sql", "--server", server, "--wait", "2s", "--format", "csv", "-e", "SELECT seq FROM " + table}, auth...)
+	r := runCLI(t, time.Minute, nil, args...)
 	if r.err != nil {
 		return nil, fmt.Errorf("%v: %s", r.err, r.stderr)
 	}
@@ -50,13 +52,13 @@ func followSeqs(t *testing.T, server, table string) ([]int, error) {
 }
 
 // waitExactlyOnce waits until table holds every seq in [0, n) exactly once, and fails if
-// a seq is ever stored twice or the deadline passes.
-func waitExactlyOnce(t *testing.T, server, table string, n int, follower *bgProcess) {
+// a seq is ever stored twice or the deadline passes; auth holds extra connection flags.
+func waitExactlyOnce(t *testing.T, server, table string, n int, follower *bgProcess, auth ...string) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	var last []int
 	for time.Now().Before(deadline) {
-		seqs, err := followSeqs(t, server, table)
+		seqs, err := followSeqs(t, server, table, auth...)
 		if err == nil {
 			last = seqs
 			seen := make(map[int]int, len(seqs))
