@@ -60,6 +60,10 @@ type Config struct {
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string
 	LogFormat string
+
+	// streamTiming overrides the early schema and keep-alive delays of result streams
+	// (zero: the defaults). It is not a flag: only tests set it.
+	streamTiming streamTiming
 }
 
 // DefaultConfig returns the zero-setup configuration: a standalone node on loopback.

@@ -38,6 +38,8 @@ type flightSQLService struct {
 	running  *runningQueries
 	rules    rulesetRegistry
 	sources  *ruleSources
+	// timing sets the early schema and keep-alive delays of result streams.
+	timing streamTiming
 	// ingestAlloc bounds the allocation any one IPC buffer of a client stream may ask for.
 	ingestAlloc memory.Allocator
 }
@@ -193,7 +195,7 @@ func (s *flightSQLService) executeHandle(ctx context.Context, b []byte) (*arrow.
 			s.metrics.queryDuration.Observe(time.Since(start).Seconds())
 		}()
 		counting := &countingReader{RecordReader: rdr, rows: s.metrics.rowsReturned, detections: s.metrics.detections}
-		streamWithKeepAlive(ctx, counting, ch, s.Alloc)
+		streamWithKeepAlive(ctx, counting, ch, s.Alloc, s.timing)
 	}()
 	return q.Schema(), ch, nil
 }

@@ -26,9 +26,27 @@ const earlySchemaDelay = time.Second
 // hunt is still scanning (InfluxDB uses 5 s for the same reason).
 const keepAliveInterval = 5 * time.Second
 
+// streamTiming sets when streamWithKeepAlive sends empty batches; the zero value means
+// earlySchemaDelay and keepAliveInterval. Only tests change it (Config.streamTiming), to
+// see keep-alives without waiting seconds.
+type streamTiming struct {
+	earlySchema, keepAlive time.Duration
+}
+
+// orDefault fills zero durations with the defaults.
+func (st streamTiming) orDefault() streamTiming {
+	if st.earlySchema <= 0 {
+		st.earlySchema = earlySchemaDelay
+	}
+	if st.keepAlive <= 0 {
+		st.keepAlive = keepAliveInterval
+	}
+	return st
+}
+
 // streamWithKeepAlive copies rdr's batches to ch like flight.StreamChunksFromReader, and
 // sends an empty batch when no batch came for earlySchemaDelay (first) or keepAliveInterval
-// (later). It stops when ctx is done and then ends the stream with an error chunk (the
+// (later; timing overrides both). It stops when ctx is done and then ends the stream with an error chunk (the
 // cause ctx was cancelled with when it is a status, e.g. CancelFlightInfo, else Canceled or
 // DeadlineExceeded): arrow-go's DoGet treats a closed channel as success, so without it a
 // cancelled query would end OK with truncated results. It closes ch and releases rdr
@@ -36,7 +54,8 @@ const keepAliveInterval = 5 * time.Second
 //
 // The final error chunk is sent blocking: arrow-go's DoGet reads ch until it is closed,
 // also after the client went away (its deferred drain), so the send always completes.
-func streamWithKeepAlive(ctx context.Context, rdr array.RecordReader, ch chan<- flight.StreamChunk, mem memory.Allocator) {
+func streamWithKeepAlive(ctx context.Context, rdr array.RecordReader, ch chan<- flight.StreamChunk, mem memory.Allocator, timing streamTiming) {
+	timing = timing.orDefault()
 	defer close(ch)
 	var final error
 	defer func() {
@@ -91,7 +110,7 @@ func streamWithKeepAlive(ctx context.Context, rdr array.RecordReader, ch chan<- 
 			return false
 		}
 	}
-	timer := time.NewTimer(earlySchemaDelay)
+	timer := time.NewTimer(timing.earlySchema)
 	defer timer.Stop()
 	for {
 		select {
@@ -110,12 +129,12 @@ func streamWithKeepAlive(ctx context.Context, rdr array.RecordReader, ch chan<- 
 			if !send(flight.StreamChunk{Data: rec}) {
 				return
 			}
-			timer.Reset(keepAliveInterval)
+			timer.Reset(timing.keepAlive)
 		case <-timer.C:
 			if !send(flight.StreamChunk{Data: emptyBatch(mem, rdr.Schema())}) {
 				return
 			}
-			timer.Reset(keepAliveInterval)
+			timer.Reset(timing.keepAlive)
 		case <-ctx.Done():
 			final = stopError(queryCtx)
 			return

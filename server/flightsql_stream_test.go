@@ -49,7 +49,7 @@ func TestStreamStoppedEndsWithError(t *testing.T) {
 		ctx, cancel := stop(context.Background())
 		defer cancel()
 		ch := make(chan flight.StreamChunk, 2)
-		go streamWithKeepAlive(ctx, &blockingReader{ctx: ctx}, ch, memory.DefaultAllocator)
+		go streamWithKeepAlive(ctx, &blockingReader{ctx: ctx}, ch, memory.DefaultAllocator, streamTiming{})
 		first := <-ch
 		if first.Data == nil || first.Data.NumRows() != 2 {
 			t.Fatalf("first chunk %+v; want the batch", first)
@@ -79,19 +79,105 @@ func TestStreamStoppedEndsWithError(t *testing.T) {
 	}, codes.DeadlineExceeded, "")
 }
 
-// longQuery compares every row of a 50,000-row table with 2,000 others for a condition
-// no pair meets: 1e8 pairs, seconds of work, and a single result row (count 0) at the end.
-const longQuery = "SELECT count(*) FROM events a, (SELECT n FROM events LIMIT 2000) b WHERE a.n * b.n = -1"
+// slowQuery compares each of 5,000 rows with 1,000 others for a condition no pair meets
+// (5e6 pairs, a good fraction of a second) and returns a single row (count 0) at the end:
+// its first data batch comes late, however fast the machine, compared with the
+// millisecond delays TestEarlySchemaAndKeepAlive sets.
+const slowQuery = "SELECT count(*) FROM events a, (SELECT n FROM events LIMIT 1000) b WHERE a.n * b.n = -1"
 
-// TestCancelFlightInfoEndsStreamCanceled cancels a running query with CancelFlightInfo:
-// the client's stream must end with Canceled, not OK with truncated results (no row).
-func TestCancelFlightInfoEndsStreamCanceled(t *testing.T) {
-	n := mustStartNode(t, false, nil)
-	ctx := testCtx(t)
-	for i := 0; i < 50; i++ { // small batches keep the join's output per batch small
+// endlessQuery cannot finish in any test's lifetime: 1,024 copies of a table of 5,000 rows
+// (a CTE doubled ten times: 5,120 batches of 1,000 rows), each row compared with 2,000
+// others for a condition no pair meets, under a LIMIT that never fills: 1e10 pairs, about
+// 1,000 s here. Each left batch makes 2e6 candidate pairs, far below maxJoinPairs and the
+// query memory limit, and the plan copies about 3,000 nodes (maxPlanNodes is 10,000), so
+// it runs until cancelled instead of failing. Tests that cancel it never race its end.
+const endlessQuery = "WITH l0 AS (SELECT n FROM events), " +
+	"l1 AS (SELECT n FROM l0 UNION ALL SELECT n FROM l0), l2 AS (SELECT n FROM l1 UNION ALL SELECT n FROM l1), " +
+	"l3 AS (SELECT n FROM l2 UNION ALL SELECT n FROM l2), l4 AS (SELECT n FROM l3 UNION ALL SELECT n FROM l3), " +
+	"l5 AS (SELECT n FROM l4 UNION ALL SELECT n FROM l4), l6 AS (SELECT n FROM l5 UNION ALL SELECT n FROM l5), " +
+	"l7 AS (SELECT n FROM l6 UNION ALL SELECT n FROM l6), l8 AS (SELECT n FROM l7 UNION ALL SELECT n FROM l7), " +
+	"l9 AS (SELECT n FROM l8 UNION ALL SELECT n FROM l8), l10 AS (SELECT n FROM l9 UNION ALL SELECT n FROM l9) " +
+	"SELECT a.n FROM l10 a, (SELECT n AS m FROM events LIMIT 2000) b WHERE a.n * b.m = -1 LIMIT 1"
+
+// ingestSlowTable writes the 5,000 rows slowQuery and endlessQuery read, in batches of
+// 1,000 rows (the batches the joins' left sides stream).
+func (n *testNode) ingestSlowTable(ctx context.Context) {
+	n.t.Helper()
+	for i := 0; i < 5; i++ {
 		n.mustIngest(ctx, "events", 1000)
 	}
-	info, err := n.c.Execute(ctx, longQuery)
+}
+
+// TestEarlySchemaAndKeepAlive runs a query whose only row comes at the end through the
+// real server and arrow-go's client: the client must receive the schema with an empty
+// batch first, then keep-alive empty batches, then the row, and the stream ends OK. Only
+// the order of what arrives is asserted; the delays are shortened to a millisecond so the
+// query is hundreds of times slower than them.
+func TestEarlySchemaAndKeepAlive(t *testing.T) {
+	n := mustStartNode(t, false, func(c *Config) {
+		c.streamTiming = streamTiming{earlySchema: time.Millisecond, keepAlive: time.Millisecond}
+	})
+	ctx := testCtx(t)
+	n.ingestSlowTable(ctx)
+	info, err := n.c.Execute(ctx, slowQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := flight.DeserializeSchema(info.Schema, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := n.c.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	if !rdr.Schema().Equal(want) {
+		t.Fatalf("stream schema %s; want the FlightInfo's %s", rdr.Schema(), want)
+	}
+	var sizes []int64
+	var last string
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		sizes = append(sizes, rec.NumRows())
+		if rec.NumRows() > 0 {
+			last = rec.Column(0).ValueStr(0)
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	// Keep-alives may also follow the row (the reader reaches its end later): only what
+	// comes before the row matters.
+	first, data := -1, 0
+	for i, sz := range sizes {
+		if sz != 0 {
+			data++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	if first < 2 || data != 1 || sizes[first] != 1 || last != "0" {
+		t.Fatalf("batch sizes %v, value %q; want an empty batch (early schema), at least one empty keep-alive, then the one row 0", sizes, last)
+	}
+}
+
+// fastKeepAlive shortens the early schema delay so cancel tests need not wait a second.
+func fastKeepAlive(c *Config) {
+	c.streamTiming = streamTiming{earlySchema: 10 * time.Millisecond, keepAlive: 10 * time.Millisecond}
+}
+
+// TestCancelFlightInfoEndsStreamCanceled cancels a running query with CancelFlightInfo:
+// the client's stream must end with Canceled, not OK with truncated results. The query
+// cannot finish (endlessQuery) and is known to be running when the cancel is sent: the
+// stream's schema arrives only with the early empty batch, which the server sends while
+// the query produces nothing.
+func TestCancelFlightInfoEndsStreamCanceled(t *testing.T) {
+	n := mustStartNode(t, false, fastKeepAlive)
+	ctx := testCtx(t)
+	n.ingestSlowTable(ctx)
+	info, err := n.c.Execute(ctx, endlessQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,24 +185,56 @@ func TestCancelFlightInfoEndsStreamCanceled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // let the server start the query
+	rdr, err := flight.NewRecordReader(stream) // returns once the early schema arrived
+	if err != nil {
+		t.Fatalf("early schema of the running query: %v", err)
+	}
+	defer rdr.Release()
+	if got := n.node.svc.running.count(); got != 1 {
+		t.Fatalf("%d queries running; want 1", got)
+	}
 	res, err := n.c.CancelFlightInfo(ctx, &flight.CancelFlightInfoRequest{Info: info})
 	if err != nil || res.GetStatus() != flight.CancelStatusCancelled {
 		t.Fatalf("CancelFlightInfo: %v, %v; want CANCELLED", res, err)
 	}
 	var rows int64
-	rdr, err := flight.NewRecordReader(stream)
-	if err == nil {
-		for rdr.Next() {
-			rows += rdr.RecordBatch().NumRows()
+	for rdr.Next() {
+		rows += rdr.RecordBatch().NumRows()
+	}
+	if rows != 0 {
+		t.Fatalf("the endless query returned %d rows", rows)
+	}
+	wantCode(t, "stream of the cancelled FlightInfo", rdr.Err(), codes.Canceled, "CancelFlightInfo")
+}
+
+// TestClientCancelStopsRunningQuery cancels the client's context while endlessQuery runs:
+// the client sees Canceled and the server stops the query (its running entry goes away).
+func TestClientCancelStopsRunningQuery(t *testing.T) {
+	n := mustStartNode(t, false, fastKeepAlive)
+	ctx := testCtx(t)
+	n.ingestSlowTable(ctx)
+	info, err := n.c.Execute(ctx, endlessQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rdr, err := n.c.DoGet(qctx, info.Endpoint[0].Ticket) // returns once the early schema arrived
+	if err != nil {
+		t.Fatalf("early schema of the running query: %v", err)
+	}
+	defer rdr.Release()
+	cancel()
+	for rdr.Next() {
+	}
+	wantCode(t, "stream cancelled by the client", rdr.Err(), codes.Canceled, "")
+	for n.node.svc.running.count() != 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the server still runs the query the client cancelled")
+		case <-time.After(10 * time.Millisecond):
 		}
-		err = rdr.Err()
-		rdr.Release()
 	}
-	if err == nil && rows == 1 {
-		t.Skip("the query finished before the cancel arrived: inconclusive on this machine")
-	}
-	wantCode(t, "stream of the cancelled FlightInfo", err, codes.Canceled, "CancelFlightInfo")
 }
 
 // TestCancelOneExecutionOnly checks that cancelling one FlightInfo stops that execution
