@@ -19,7 +19,16 @@ type automaton struct {
 	class  [256]uint8
 	nclass int32
 	ndense int32
-	dense  []int32 // ndense × nclass
+	// dense holds ndense × nclass entries, each the next state encoded for the scan
+	// loop (see encode): a dense target is its row offset (id × nclass), so a step is
+	// one load with no multiply, with autOutFlag set when some literal ends there; a
+	// sparse target is its negated id.
+	dense []int32
+	// foldASCII is set when ASCII upper-case bytes share the class of their lower case
+	// (requested, and no literal has an ASCII upper-case byte): scanning a raw ASCII text
+	// then finds exactly the occurrences scanning its lower-case form finds.
+	foldASCII bool
+	built     bool // dense holds encoded entries (plain state ids while building)
 	// Sparse states' trie edges: edgeCls/edgeTo[edgeOff[s]:edgeOff[s+1]], sorted by class.
 	edgeOff []int32
 	edgeCls []uint8
@@ -40,19 +49,38 @@ type automaton struct {
 // SigmaHQ column (CommandLine, ~11k literals over ~90 byte classes).
 const automatonDenseBudget = 1 << 20
 
+// autOutFlag marks an encoded dense entry whose target state has output.
+const autOutFlag = 1 << 30
+
 // newAutomaton builds the automaton of non-empty literals; pattern ids are indices into
 // lits.
-func newAutomaton(lits []string) *automaton { return newAutomatonBudget(lits, automatonDenseBudget) }
+func newAutomaton(lits []string) *automaton {
+	return newAutomatonOpts(lits, automatonDenseBudget, false)
+}
 
 // newAutomatonBudget builds the automaton with at most budget dense-table entries (at
 // least the root's row).
 func newAutomatonBudget(lits []string, budget int) *automaton {
+	return newAutomatonOpts(lits, budget, false)
+}
+
+// newAutomatonOpts builds the automaton with at most budget dense-table entries; with
+// foldASCII, ASCII letters are matched case-insensitively when no literal has an ASCII
+// upper-case byte (a.foldASCII reports whether it was granted).
+func newAutomatonOpts(lits []string, budget int, foldASCII bool) *automaton {
 	a := &automaton{}
 	// Byte classes.
 	var used [256]bool
 	for _, l := range lits {
 		for i := 0; i < len(l); i++ {
 			used[l[i]] = true
+		}
+	}
+	if foldASCII {
+		for b := 'A'; b <= 'Z'; b++ {
+			if used[b] {
+				foldASCII = false
+			}
 		}
 	}
 	// Class 0 is for bytes in no literal; when every byte occurs, none needs it.
@@ -69,6 +97,12 @@ func newAutomatonBudget(lits []string, budget int) *automaton {
 		if used[b] {
 			a.class[b] = uint8(a.nclass)
 			a.nclass++
+		}
+	}
+	if foldASCII {
+		a.foldASCII = true
+		for b := 'A'; b <= 'Z'; b++ {
+			a.class[b] = a.class[b+'a'-'A']
 		}
 	}
 	// Trie in insertion order: per state, its edges as (class, child) pairs.
@@ -173,14 +207,42 @@ func newAutomatonBudget(lits []string, budget int) *automaton {
 			a.hasOut[t] = a.outOff[t+1] > a.outOff[t] || a.dict[t] >= 0
 		}
 	}
+	for i, t := range a.dense {
+		a.dense[i] = a.encode(t)
+	}
+	a.built = true
 	return a
+}
+
+// encode is the dense-table form of state t.
+func (a *automaton) encode(t int32) int32 {
+	if t >= a.ndense {
+		return -t
+	}
+	e := t * a.nclass
+	if a.hasOut[t] {
+		e |= autOutFlag
+	}
+	return e
+}
+
+// decode is the state of an encoded entry.
+func (a *automaton) decode(e int32) int32 {
+	if e < 0 {
+		return -e
+	}
+	return (e &^ autOutFlag) / a.nclass
 }
 
 // step returns the state after reading a byte of class c in state s.
 func (a *automaton) step(s int32, c uint8) int32 {
 	for {
 		if s < a.ndense {
-			return a.dense[int(s)*int(a.nclass)+int(c)]
+			e := a.dense[int(s)*int(a.nclass)+int(c)]
+			if a.built {
+				return a.decode(e)
+			}
+			return e
 		}
 		lo, hi := a.edgeOff[s], a.edgeOff[s+1]
 		for i := lo; i < hi; i++ {
@@ -195,15 +257,27 @@ func (a *automaton) step(s int32, c uint8) int32 {
 // scan calls fn for every occurrence of every literal in text, with the literal's id
 // and the occurrence's end offset (exclusive), in increasing end order.
 func (a *automaton) scan(text string, fn func(pat int32, end int)) {
-	s := int32(0)
-	nc := int(a.nclass)
+	dense, class := a.dense, &a.class
+	e := int32(0) // the current state, encoded (the root is dense, row 0)
 	for i := 0; i < len(text); i++ {
-		c := a.class[text[i]]
-		// Fast path: a dense state answers with one table read.
-		if s < a.ndense {
-			s = a.dense[int(s)*nc+int(c)]
+		c := int32(class[text[i]])
+		var s int32
+		if e >= 0 {
+			e = dense[e+c]
+			// Fast path: a dense state without output; one load per byte.
+			if uint32(e) < autOutFlag {
+				continue
+			}
+			s = a.decode(e)
+			if e > 0 {
+				e &^= autOutFlag
+			}
 		} else {
-			s = a.step(s, c)
+			// Slow path: a sparse state follows its trie edges and failure links.
+			s = a.step(-e, uint8(c))
+			if e = a.encode(s); e > 0 {
+				e &^= autOutFlag
+			}
 		}
 		if !a.hasOut[s] {
 			continue

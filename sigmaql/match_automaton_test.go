@@ -99,3 +99,41 @@ func TestAutomatonAllBytes(t *testing.T) {
 		t.Fatalf("got %v; want %v", got, want)
 	}
 }
+
+// TestAutomatonFoldASCII checks that an automaton built with foldASCII finds in a raw
+// ASCII text exactly the occurrences its literals have in the text's lower case, and
+// that it refuses the option when a literal has an upper-case ASCII byte.
+func TestAutomatonFoldASCII(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const alpha = "aAbBc\\.Zz"
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for iter := 0; iter < 300; iter++ {
+		var lits []string
+		for range 1 + rng.IntN(30) {
+			lits = append(lits, strings.ToLower(word(1+rng.IntN(5))))
+		}
+		text := word(rng.IntN(150))
+		for _, budget := range []int{automatonDenseBudget, 1} {
+			a := newAutomatonOpts(lits, budget, true)
+			if !a.foldASCII {
+				t.Fatalf("lits %q: foldASCII refused; want granted (no upper-case literal)", lits)
+			}
+			if got, want := automatonOccurrences(a, text), naiveOccurrences(lits, strings.ToLower(text)); !slices.Equal(got, want) {
+				t.Fatalf("budget %d lits %q text %q: got %v; want %v", budget, lits, text, got, want)
+			}
+		}
+	}
+	a := newAutomatonOpts([]string{"ab", "Cd"}, automatonDenseBudget, true)
+	if a.foldASCII {
+		t.Fatalf("foldASCII granted with literal %q; want refused", "Cd")
+	}
+	if got, want := automatonOccurrences(a, "AB ab cd Cd"), naiveOccurrences([]string{"ab", "Cd"}, "AB ab cd Cd"); !slices.Equal(got, want) {
+		t.Fatalf("got %v; want %v", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package sigmaql
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,6 +36,9 @@ type Program struct {
 	// anyway, so each string column's pass decides the keyword preds with its own leaves:
 	// one fold and one automaton scan per distinct value instead of two.
 	kwEverywhere bool
+	// ruleGroups lists, per rule, the groups with a column pass (a matcher) its
+	// condition reads: the passes a parallel Eval runs ahead for the rule.
+	ruleGroups [][]int32
 }
 
 // parallelMinRows is the fewest rows one goroutine of a parallel Eval takes: below it,
@@ -281,6 +285,10 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 			g.matcher = cachedMatcher(items)
 		}
 	}
+	p.ruleGroups = make([][]int32, len(p.exprs))
+	for ri, e := range p.exprs {
+		p.ruleGroups[ri] = passGroups(p, e, nil)
+	}
 	if len(p.kwPreds) > 0 {
 		items := make([]matchItem, len(p.kwPreds))
 		for i, pr := range p.kwPreds {
@@ -313,6 +321,24 @@ func kwEverywhere(p *Program) bool {
 		}
 	}
 	return false
+}
+
+// passGroups appends to out the groups with a column pass that n reads, each once.
+func passGroups(p *Program, n *node, out []int32) []int32 {
+	if n.op == opLeaf {
+		l := p.leaves[n.leaf]
+		if l.group < 0 || l.str == nil || p.groups[l.group].matcher == nil || (l.kw && !p.groups[l.group].kwInPass) {
+			return out
+		}
+		if !slices.Contains(out, int32(l.group)) {
+			out = append(out, int32(l.group))
+		}
+		return out
+	}
+	for _, k := range n.kids {
+		out = passGroups(p, k, out)
+	}
+	return out
 }
 
 // columnKind classifies an Arrow type; f32 marks Float32 (its string form differs).

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -34,6 +35,12 @@ type evalState struct {
 	// kwScratch and kwSeq serve keyword searches (keywordBitmap).
 	kwScratch *matchScratch
 	kwSeq     int32
+	// scr is the scratch space of the goroutine evaluating the rules.
+	scr evalScratch
+}
+
+// evalScratch is one goroutine's scratch space for column passes.
+type evalScratch struct {
 	// foldBuf is the scratch buffer of foldScratch.
 	foldBuf []byte
 	// dedup deduplicates one column's values at a time (stringView).
@@ -91,50 +98,106 @@ func (p *Program) Eval(ctx context.Context, rec arrow.RecordBatch) (out []Match,
 	if workers <= 1 {
 		return p.evalRows(ctx, rec)
 	}
-	// Parallel path: row ranges evaluated concurrently, each with its own state; the
-	// matches of range k come before those of range k+1, so the order is kept.
-	parts := make([][]Match, workers)
+	// Parallel path: the column passes (most of the work) run concurrently, one column
+	// at a time per goroutine, then the rules are evaluated over the decided leaves. Each
+	// distinct value is thus searched once per batch, as on one goroutine; splitting the
+	// batch into row ranges instead repeated the distinct-value work of every range.
+	st := p.newEvalState(rec)
+	if err := st.parallelPasses(ctx, workers); err != nil {
+		return nil, err
+	}
+	return st.run(ctx)
+}
+
+// parallelPasses runs, on workers goroutines, the column pass of every string group some
+// rule needs on this batch: a group read by a rule whose logsource selects some row.
+// Logsources are decided first, on the calling goroutine. Passes are handed out largest
+// column first (bytes of string data), so one long column does not finish last.
+func (st *evalState) parallelPasses(ctx context.Context, workers int) error {
+	p := st.p
+	for li := range p.ls {
+		st.lsBits[li], st.lsDone[li] = st.eval(p.ls[li], st.all), true
+	}
+	need := make([]bool, len(p.groups))
+	for ri := range p.exprs {
+		if st.lsBits[p.lsOf[ri]] != nil {
+			for _, gi := range p.ruleGroups[ri] {
+				need[gi] = true
+			}
+		}
+	}
+	type job struct {
+		gi   int
+		size int
+	}
+	var jobs []job
+	for gi, ok := range need {
+		if ok && !st.groups[gi].passDone && st.validity(gi) != nil {
+			jobs = append(jobs, job{gi, columnBytes(st.rec.Column(p.groups[gi].col))})
+		}
+	}
+	slices.SortFunc(jobs, func(a, b job) int { return b.size - a.size })
+	var next atomic.Int32
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		// Ranges start on multiples of 64 rows, so each range's validity bitmaps are
-		// whole bytes of the batch's (arrowValidWords' fast path).
-		lo, hi := int64(n*k/workers)&^63, int64(n*(k+1)/workers)&^63
-		if k == workers-1 {
-			hi = int64(n)
-		}
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
-					errs[k] = fmt.Errorf("%w: %v", ErrKernel, r)
+					errs[w] = fmt.Errorf("%w: %v", ErrKernel, r)
 				}
 			}()
-			sub := rec.NewSlice(lo, hi)
-			defer sub.Release()
-			ms, err := p.evalRows(ctx, sub)
-			for i := range ms {
-				ms[i].Row += int32(lo)
+			scr := &evalScratch{}
+			if w == 0 {
+				scr = &st.scr
 			}
-			parts[k], errs[k] = ms, err
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(jobs) {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					return
+				}
+				st.stringGroup(jobs[k].gi, scr)
+			}
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	for _, ms := range parts {
-		out = append(out, ms...)
+	return nil
+}
+
+// columnBytes estimates the work of a column pass: its string data in bytes (its rows
+// for other arrays).
+func columnBytes(col arrow.Array) int {
+	switch a := col.(type) {
+	case *array.String:
+		return len(a.ValueBytes())
+	case *array.LargeString:
+		return len(a.ValueBytes())
+	case *array.Dictionary:
+		return columnBytes(a.Dictionary())
 	}
-	return out, nil
+	return col.Len()
 }
 
 // evalRows evaluates every rule over rec on the calling goroutine.
 func (p *Program) evalRows(ctx context.Context, rec arrow.RecordBatch) (out []Match, err error) {
-	st := p.newEvalState(rec)
+	return p.newEvalState(rec).run(ctx)
+}
+
+// run evaluates every rule over the state's batch and returns the matches ordered by
+// row, then rule.
+func (st *evalState) run(ctx context.Context) (out []Match, err error) {
+	p := st.p
 	for ri := range p.exprs {
 		if ri%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -257,7 +320,7 @@ func (st *evalState) leafBitmap(id int, care []uint64) []uint64 {
 	if l.kw {
 		if st.p.groups[l.group].kwInPass {
 			if !st.groups[l.group].passDone {
-				st.stringGroup(l.group)
+				st.stringGroup(l.group, &st.scr)
 			}
 			return st.leafBits[id]
 		}
@@ -274,7 +337,7 @@ func (st *evalState) leafBitmap(id int, care []uint64) []uint64 {
 	case l.pred.kind == predExists:
 		bm = st.validity(gi)
 	case l.str != nil:
-		st.stringGroup(gi)
+		st.stringGroup(gi, &st.scr)
 		return st.leafBits[id]
 	default:
 		bm = st.typedLeaf(gi, l.pred)
@@ -338,20 +401,17 @@ func (st *evalState) validity(gi int) []uint64 {
 
 // stringGroup decides every string leaf of group gi (and its keyword leaves when
 // kwInPass) in one pass over the column's distinct values (groupMatcher) and stores
-// their bitmaps.
-func (st *evalState) stringGroup(gi int) {
+// their bitmaps. It writes only the group's own state and leaves, so passes of different
+// groups may run concurrently, each with its own scratch.
+func (st *evalState) stringGroup(gi int, scr *evalScratch) {
 	g := st.p.groups[gi]
 	m := g.matcher
-	gs := st.stringView(gi)
+	gs := st.stringView(gi, scr)
 	sc := m.newScratch()
 	// hitOff[j]..hitOff[j+1] delimit the leaves that hold for distinct value j.
 	hitOff := make([]int32, len(gs.distinct)+1)
 	for j, raw := range gs.distinct {
-		var f string
-		if m.folds {
-			f = foldScratch(&st.foldBuf, raw)
-		}
-		m.run(raw, f, int32(j), sc)
+		m.run(raw, &scr.foldBuf, int32(j), sc)
 		hitOff[j+1] = int32(len(sc.hits))
 	}
 	if len(sc.hits) > 0 {
@@ -419,7 +479,7 @@ func (st *evalState) keywordSearch(gi int, todo []uint64) {
 		_, dict := col.(*array.Dictionary)
 		gs.kwView = gs.strReady || dict
 		if gs.kwView {
-			st.stringView(gi)
+			st.stringView(gi, &st.scr)
 			gs.kwHits = make([][]int32, len(gs.distinct))
 			gs.kwRun = make([]bool, len(gs.distinct))
 		} else {
@@ -427,13 +487,9 @@ func (st *evalState) keywordSearch(gi int, todo []uint64) {
 		}
 	}
 	search := func(raw string) []int32 {
-		var f string
-		if m.folds {
-			f = foldScratch(&st.foldBuf, raw)
-		}
 		sc.hits = sc.hits[:0]
 		st.kwSeq++
-		m.run(raw, f, st.kwSeq, sc)
+		m.run(raw, &st.scr.foldBuf, st.kwSeq, sc)
 		var out []int32
 		for _, k := range sc.hits {
 			if lid := g.kwLeaf[k]; lid >= 0 {

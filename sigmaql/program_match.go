@@ -53,13 +53,15 @@ type matchItem struct {
 // items; the owner maps them to leaves (one column group's leaves, or the keyword
 // predicates shared by every string column).
 type groupMatcher struct {
-	items  []matchItem
-	ac     *automaton         // nil when the group has no automaton literal
-	uses   [][]litUse         // by automaton pattern
-	exact  map[string][]int32 // folded whole value -> leaves
-	verify []litUse           // useGlob/useRegex leaves checked on every value
-	scalar []int32            // leaves decided by their own kernel on the raw value
-	folds  bool               // some item reads the folded value
+	items []matchItem
+	ac    *automaton         // nil when the group has no automaton literal
+	uses  [][]litUse         // by automaton pattern
+	exact map[string][]int32 // folded whole value -> leaves
+	// exactLen[n] is set when some key of exact has n bytes.
+	exactLen []bool
+	verify   []litUse // useGlob/useRegex leaves checked on every value
+	scalar   []int32  // leaves decided by their own kernel on the raw value
+	folds    bool     // some item reads the folded value
 }
 
 // buildMatcher builds the matcher of a set of string predicates.
@@ -126,7 +128,17 @@ func buildMatcher(items []matchItem) *groupMatcher {
 		}
 	}
 	if len(lits) > 0 {
-		m.ac = newAutomaton(lits)
+		m.ac = newAutomatonOpts(lits, automatonDenseBudget, true)
+	}
+	// exactLen[n] marks a whole-value literal of n bytes; values of other lengths skip
+	// the lookup (and the fold it needs). Its length bounds the lengths it records.
+	maxLen := -1
+	for k := range m.exact {
+		maxLen = max(maxLen, len(k))
+	}
+	m.exactLen = make([]bool, maxLen+1)
+	for k := range m.exact {
+		m.exactLen[len(k)] = true
 	}
 	return m
 }
@@ -219,15 +231,25 @@ func (m *groupMatcher) newScratch() *matchScratch {
 	return &matchScratch{stamp: make([]int32, len(m.items)), tried: make([]int32, len(m.items))}
 }
 
-// run appends to sc.hits the items that hold for one value (raw, and folded when
-// m.folds), each once; j is a number distinct for each value of one scratch's life.
-func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
+// run appends to sc.hits the items that hold for the value raw, each once; j is a
+// number distinct for each value of one scratch's life. The folded value is built in
+// *buf only when needed: an ASCII value is scanned raw when the automaton matches ASCII
+// letters case-insensitively (folding ASCII keeps every byte offset), and folded only for
+// a whole-value lookup of its length or a glob verification.
+func (m *groupMatcher) run(raw string, buf *[]byte, j int32, sc *matchScratch) {
 	stamp := j + 1
 	mark := func(lid int32) {
 		if sc.stamp[lid] != stamp {
 			sc.stamp[lid] = stamp
 			sc.hits = append(sc.hits, lid)
 		}
+	}
+	folded, haveFolded := "", false
+	foldedValue := func() string {
+		if !haveFolded {
+			folded, haveFolded = foldScratch(buf, raw), true
+		}
+		return folded
 	}
 	verify := func(u litUse) {
 		// Each leaf is verified at most once per value, however often its literal occurs.
@@ -238,7 +260,7 @@ func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
 		l := &m.items[u.leaf]
 		var ok bool
 		if u.kind == useGlob {
-			ok = globMatch(l.pred.glob, folded)
+			ok = globMatch(l.pred.glob, foldedValue())
 		} else {
 			ok = l.str(raw)
 		}
@@ -247,11 +269,20 @@ func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
 		}
 	}
 	if m.folds {
-		for _, lid := range m.exact[folded] {
-			mark(lid)
+		text := raw
+		ascii := isASCII(raw)
+		if !ascii || m.ac == nil || !m.ac.foldASCII {
+			text = foldedValue()
 		}
-		if m.ac != nil && folded != "" {
-			m.ac.scan(folded, func(pat int32, end int) {
+		if len(m.exact) > 0 && (!ascii || len(raw) < len(m.exactLen) && m.exactLen[len(raw)]) {
+			// Only values of a whole-value literal's length are folded for the lookup
+			// (folding an ASCII value keeps its length).
+			for _, lid := range m.exact[foldedValue()] {
+				mark(lid)
+			}
+		}
+		if m.ac != nil && text != "" {
+			m.ac.scan(text, func(pat int32, end int) {
 				for _, u := range m.uses[pat] {
 					switch u.kind {
 					case useContains:
@@ -261,7 +292,7 @@ func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
 							mark(u.leaf)
 						}
 					case useSuffix:
-						if end == len(folded) {
+						if end == len(text) {
 							mark(u.leaf)
 						}
 					default:
@@ -279,6 +310,24 @@ func (m *groupMatcher) run(raw, folded string, j int32, sc *matchScratch) {
 			mark(lid)
 		}
 	}
+}
+
+// isASCII reports whether s has only ASCII bytes, eight at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // matcherCache shares built matchers between compilations: the same rules on the same

@@ -15,7 +15,7 @@ import (
 // Only non-null rows are stored: most columns of a mixed Windows batch are null on most
 // rows, so a dense row-to-value index (one int32 per row and column) cost more to
 // allocate and walk than the values themselves.
-func (st *evalState) stringView(gi int) *groupState {
+func (st *evalState) stringView(gi int, scr *evalScratch) *groupState {
 	gs := &st.groups[gi]
 	if gs.strReady {
 		return gs
@@ -45,7 +45,7 @@ func (st *evalState) stringView(gi int) *groupState {
 		})
 		return gs
 	}
-	t := &st.dedup
+	t := &scr.dedup
 	t.reset(nv)
 	last, lastJ := "", int32(-1)
 	for wi, w := range valid {
