@@ -38,6 +38,9 @@ type ingestFlags struct {
 	stateDir   string
 	poll       time.Duration
 	flushAfter time.Duration
+	// skipRejected makes --follow record a batch the node refuses for good in the rejects
+	// file and go on, instead of stopping.
+	skipRejected bool
 }
 
 // IngestCommand returns the `ingest` command.
@@ -69,12 +72,18 @@ ranges differ and the events are stored again.
 With --follow, the files (JSON lines) are tailed like a collector: lines appended later
 are sent as they come, and the position is kept in --state-dir, so a restarted
 'ingest --follow' resumes where it stopped, and a server restart only delays delivery:
-no event is lost or stored twice.`,
+no event is lost or stored twice. A batch the node refuses for good (say a column of
+another type than the table's, or a number in the time column "ts") is first rebuilt with
+the table's current schema and sent once more; if it is refused again, the follower stops
+with an error naming the file, the byte range and the state file. Run it again with
+--skip-rejected to copy such a batch's lines to <state>.rejected-G-START-END.jsonl beside
+the state file, record it in <state>.rejected.jsonl and go on.`,
 		Example: `  sigmaflight ingest --table events ../shared/data/otrf/psh_lsass_memory_dump_comsvcs.zip
   sigmaflight ingest --table sysmon ./evtx-dump-output/
   zcat events.jsonl.gz | sigmaflight ingest --table events -
   sigmaflight ingest --table events --batch-rows 50000 export.parquet
-  sigmaflight ingest --table events --follow --state-dir /var/lib/sigmaflight-collector /var/log/sysmon.jsonl`,
+  sigmaflight ingest --table events --follow --state-dir /var/lib/sigmaflight-collector /var/log/sysmon.jsonl
+  sigmaflight ingest --table events --follow --skip-rejected --state-dir /var/lib/sigmaflight-collector /var/log/sysmon.jsonl`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.table == "" {
@@ -110,6 +119,7 @@ no event is lost or stored twice.`,
 	fs.StringVar(&f.stateDir, "state-dir", "", "with --follow: where the read positions are kept (default $XDG_STATE_HOME/sigmaflight/follow or ~/.local/state/sigmaflight/follow)")
 	fs.DurationVar(&f.poll, "poll", 500*time.Millisecond, "with --follow: how often to look for new lines")
 	fs.DurationVar(&f.flushAfter, "flush-after", time.Second, "with --follow: send a partial batch once no new line came for this long")
+	fs.BoolVar(&f.skipRejected, "skip-rejected", false, "with --follow: when the node refuses a batch for good (invalid batch, type conflict), copy its lines to a file beside the state file, record it in <state>.rejected.jsonl and go on, instead of stopping")
 	return cmd
 }
 
@@ -285,6 +295,26 @@ func transient(err error) bool {
 				return true
 			case codes.ResourceExhausted:
 				return strings.Contains(s.Message(), headFullMessage)
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// rejected reports whether the node refused a batch because of its content, so that
+// sending the same batch again fails the same way: InvalidArgument (schema conflict,
+// invalid batch), OutOfRange, and ResourceExhausted other than backpressure (a batch
+// over a size or memory limit). Refusals that are not about the batch (Unauthenticated,
+// PermissionDenied, Internal, ...) are not: skipping batches would not help them.
+func rejected(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if s, ok := status.FromError(e); ok && s != nil && s.Code() != codes.OK {
+			switch s.Code() {
+			case codes.InvalidArgument, codes.OutOfRange:
+				return true
+			case codes.ResourceExhausted:
+				return !strings.Contains(s.Message(), headFullMessage)
 			}
 			return false
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,6 +57,21 @@ type follower struct {
 	lastGrow  time.Time
 }
 
+// followRun is what every follower of one `ingest --follow` shares.
+type followRun struct {
+	c      *clients.Client
+	f      *ingestFlags
+	errOut io.Writer
+	// b builds every batch; it is replaced by a builder seeded with the table's current
+	// schema when the node refuses a batch (the table may have changed under us).
+	b *eventfile.Builder
+}
+
+// reseed replaces the builder by one seeded with the table's current schema.
+func (r *followRun) reseed(ctx context.Context) {
+	r.b = eventfile.NewBuilder(memory.DefaultAllocator, tableSchema(ctx, r.c, r.f.table))
+}
+
 // rawColumn holds a followed line that is not a JSON object, so that nothing is dropped.
 const rawColumn = "_raw"
 
@@ -80,11 +96,12 @@ func runFollow(ctx context.Context, c *clients.Client, f *ingestFlags, paths []s
 		}
 		fols = append(fols, fol)
 	}
-	b := eventfile.NewBuilder(memory.DefaultAllocator, tableSchema(ctx, c, f.table))
+	run := &followRun{c: c, f: f, errOut: errOut}
+	run.reseed(ctx)
 	fmt.Fprintf(errOut, "following %d file(s) into %s; state in %s\n", len(fols), f.table, f.stateDir)
 	for {
 		for _, fol := range fols {
-			if err := fol.pump(ctx, c, f, b, errOut); err != nil {
+			if err := fol.pump(ctx, run); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -150,7 +167,8 @@ func (fol *follower) save() error {
 // pump sends what is ready in one file: first a pending batch from before a restart,
 // then complete new lines, in batches of up to --batch-rows / --batch-bytes; a partial
 // batch is sent once the file stopped growing for --flush-after.
-func (fol *follower) pump(ctx context.Context, c *clients.Client, f *ingestFlags, b *eventfile.Builder, errOut io.Writer) error {
+func (fol *follower) pump(ctx context.Context, run *followRun) error {
+	f, errOut := run.f, run.errOut
 	fh, err := os.Open(fol.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // not created yet (or rotated away): keep polling
@@ -165,7 +183,7 @@ func (fol *follower) pump(ctx context.Context, c *clients.Client, f *ingestFlags
 	}
 	if p := fol.st.Pending; p != nil {
 		if info.Size() >= p.End && (fol.st.Inode == 0 || fol.st.Inode == inodeOf(info)) {
-			if err := fol.send(ctx, c, f, b, fh, p.Start, p.End, p.ID, errOut); err != nil {
+			if err := fol.send(ctx, run, fh, p.Start, p.End, p.ID); err != nil {
 				return err
 			}
 		} else {
@@ -205,7 +223,7 @@ func (fol *follower) pump(ctx context.Context, c *clients.Client, f *ingestFlags
 		if err := fol.save(); err != nil {
 			return err
 		}
-		if err := fol.send(ctx, c, f, b, fh, fol.st.Offset, end, id, errOut); err != nil {
+		if err := fol.send(ctx, run, fh, fol.st.Offset, end, id); err != nil {
 			return err
 		}
 	}
@@ -213,12 +231,49 @@ func (fol *follower) pump(ctx context.Context, c *clients.Client, f *ingestFlags
 }
 
 // send reads the lines in [start, end), ingests them with id (retrying until the server
-// takes them or ctx ends), then records end as the acknowledged offset.
-func (fol *follower) send(ctx context.Context, c *clients.Client, f *ingestFlags, b *eventfile.Builder, fh *os.File, start, end int64, id string, errOut io.Writer) error {
+// takes them or ctx ends), then records end as the acknowledged offset. A batch the node
+// refuses for its content is rebuilt with the table's current schema and sent once more;
+// refused again, it stops the follower or, with --skip-rejected, is set aside (reject).
+func (fol *follower) send(ctx context.Context, run *followRun, fh *os.File, start, end int64, id string) error {
 	data := make([]byte, end-start)
 	if _, err := fh.ReadAt(data, start); err != nil {
 		return fmt.Errorf("read %s at %d: %w", fol.path, start, err)
 	}
+	n, err := fol.sendLines(ctx, run, data, start, id, true)
+	if err != nil && rejected(err) && ctx.Err() == nil {
+		fmt.Fprintf(run.errOut, "warning: %s: bytes %d..%d refused (%s); sending them again with the table's current schema\n", fol.path, start, end, shortErr(err))
+		run.reseed(ctx)
+		n, err = fol.sendLines(ctx, run, data, start, id, false)
+	}
+	switch {
+	case err == nil:
+		if n >= 0 {
+			fmt.Fprintf(run.errOut, "%s: sent %d events (offset %d)\n", fol.path, n, end)
+		}
+	case ctx.Err() != nil || !rejected(err):
+		return fmt.Errorf("%s: bytes %d..%d (pending in %s): %w", fol.path, start, end, fol.statePath, err)
+	case !run.f.skipRejected:
+		return fmt.Errorf("%s: bytes %d..%d: the node refuses this batch: %w\n"+
+			"The range stays pending in %s and would be refused again on every restart. "+
+			"Fix the cause (for a type conflict, the table's column type against the file's values), "+
+			"or run again with --skip-rejected to copy these lines to %s and go on",
+			fol.path, start, end, err, fol.statePath, fol.rejectPath(start, end))
+	default:
+		if rerr := fol.reject(start, end, id, data, err); rerr != nil {
+			return rerr
+		}
+		fmt.Fprintf(run.errOut, "warning: %s: bytes %d..%d refused by the node (%s); lines copied to %s and recorded in %s\n",
+			fol.path, start, end, shortErr(err), fol.rejectPath(start, end), fol.rejectLog())
+		// The builder may have fixed the refused types; start the next batch afresh.
+		run.reseed(ctx)
+	}
+	fol.st.Offset, fol.st.Pending = end, nil
+	return fol.save()
+}
+
+// sendLines builds one batch of the JSON lines in data (starting at byte start of the
+// file) and ingests it with id; n is -1 when there was nothing to send.
+func (fol *follower) sendLines(ctx context.Context, run *followRun, data []byte, start int64, id string, warn bool) (int64, error) {
 	line := 0
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
@@ -233,22 +288,81 @@ func (fol *follower) send(ctx context.Context, c *clients.Client, f *ingestFlags
 		}
 		ev, err := eventfile.DecodeJSONEvent(raw)
 		if err != nil {
-			fmt.Fprintf(errOut, "warning: %s: line at offset %d+%d: %v; kept as %s\n", fol.path, start, line, err, rawColumn)
+			if warn {
+				fmt.Fprintf(run.errOut, "warning: %s: line at offset %d+%d: %v; kept as %s\n", fol.path, start, line, err, rawColumn)
+			}
 			ev = map[string]any{rawColumn: string(raw)}
 		}
-		b.Add(ev, len(raw))
+		run.b.Add(ev, len(raw))
 	}
-	rec := b.Flush()
-	if rec != nil {
-		defer rec.Release()
-		n, err := sendWithRetry(ctx, c, f.table, rec, id, 0, errOut)
-		if err != nil {
-			return fmt.Errorf("%s: bytes %d..%d: %w", fol.path, start, end, err)
-		}
-		fmt.Fprintf(errOut, "%s: sent %d events (offset %d)\n", fol.path, n, end)
+	rec := run.b.Flush()
+	if rec == nil {
+		return -1, nil
 	}
-	fol.st.Offset, fol.st.Pending = end, nil
-	return fol.save()
+	defer rec.Release()
+	return sendWithRetry(ctx, run.c, run.f.table, rec, id, 0, run.errOut)
+}
+
+// rejectLog is the file, beside the state file, that lists the batches set aside by
+// --skip-rejected: one JSON object per line (rejectRecord).
+func (fol *follower) rejectLog() string {
+	return strings.TrimSuffix(fol.statePath, ".json") + ".rejected.jsonl"
+}
+
+// rejectPath is the file that keeps the lines of the refused range [start, end) of the
+// current generation, byte for byte, so they can be sent again (plain `ingest`) once
+// the cause is fixed.
+func (fol *follower) rejectPath(start, end int64) string {
+	return fmt.Sprintf("%s.rejected-%d-%d-%d.jsonl", strings.TrimSuffix(fol.statePath, ".json"), fol.st.Generation, start, end)
+}
+
+// rejectRecord is one line of the rejects log.
+type rejectRecord struct {
+	Time       time.Time `json:"time"`
+	Table      string    `json:"table"`
+	Path       string    `json:"path"`
+	Generation int64     `json:"generation"`
+	Start      int64     `json:"start"`
+	End        int64     `json:"end"`
+	BatchID    string    `json:"batch_id"`
+	Lines      string    `json:"lines"`
+	Error      string    `json:"error"`
+}
+
+// reject sets the refused range aside: its lines to rejectPath and a record to
+// rejectLog, both fsynced before the caller moves the offset past the range, so a crash
+// in between sends the range again (and records it again) rather than losing it.
+func (fol *follower) reject(start, end int64, id string, data []byte, cause error) error {
+	lines := fol.rejectPath(start, end)
+	if err := writeSynced(lines, data, os.O_CREATE|os.O_WRONLY|os.O_TRUNC); err != nil {
+		return fmt.Errorf("set aside %s bytes %d..%d: %w", fol.path, start, end, err)
+	}
+	rec, err := json.Marshal(rejectRecord{Time: time.Now().UTC(), Table: fol.st.Table, Path: fol.path, Generation: fol.st.Generation,
+		Start: start, End: end, BatchID: id, Lines: lines, Error: cause.Error()})
+	if err != nil {
+		return err
+	}
+	if err := writeSynced(fol.rejectLog(), append(rec, '\n'), os.O_CREATE|os.O_WRONLY|os.O_APPEND); err != nil {
+		return fmt.Errorf("record rejected %s bytes %d..%d: %w", fol.path, start, end, err)
+	}
+	return nil
+}
+
+// writeSynced writes data to path opened with flag and fsyncs it.
+func writeSynced(path string, data []byte, flag int) error {
+	fh, err := os.OpenFile(path, flag, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := fh.Write(data); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Sync(); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
 }
 
 // completeLines scans from off for up to maxRows complete lines (ending in '\n') and about
