@@ -75,6 +75,10 @@ type colGroup struct {
 	// keyword leaves in Program.kwPreds order (-1 for a keyword pred without one).
 	hitLeaf  []int32
 	kwInPass bool
+	// intEq maps an integer to the group's integer-equality leaves for it (Int8..Int64
+	// columns only; nil without such leaves): decided together in one pass over the rows
+	// (intEqPass) instead of one pass per leaf.
+	intEq map[int64][]int32
 	// kwLeaf maps an index into Program.kwPreds to this column's leaf, -1 for none.
 	kwLeaf []int32
 }
@@ -271,6 +275,16 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 			if l := p.leaves[id]; l.kw {
 				g.kwLeaf[l.kwIdx] = int32(id)
 				g.kwInPass = p.kwEverywhere
+			}
+		}
+		if g.kind == colInt {
+			for _, id := range g.leaves {
+				if l := p.leaves[id]; l.pred.kind == predNum && l.pred.isInt {
+					if g.intEq == nil {
+						g.intEq = map[int64][]int32{}
+					}
+					g.intEq[l.pred.i] = append(g.intEq[l.pred.i], int32(id))
+				}
 			}
 		}
 		g.hitLeaf = append(g.hitLeaf, g.strLeaves...)

@@ -339,6 +339,9 @@ func (st *evalState) leafBitmap(id int, care []uint64) []uint64 {
 	case l.str != nil:
 		st.stringGroup(gi, &st.scr)
 		return st.leafBits[id]
+	case st.p.groups[gi].intEq != nil && l.pred.kind == predNum && l.pred.isInt:
+		st.intEqPass(gi)
+		return st.leafBits[id]
 	default:
 		bm = st.typedLeaf(gi, l.pred)
 	}

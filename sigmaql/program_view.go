@@ -48,6 +48,22 @@ func (st *evalState) stringView(gi int, scr *evalScratch) *groupState {
 	t := &scr.dedup
 	t.reset(nv)
 	last, lastJ := "", int32(-1)
+	if a, ok := col.(*array.String); ok {
+		// Fast path: the common Utf8 column, read without the per-row type switch.
+		for wi, w := range valid {
+			for w != 0 {
+				i := wi*bitmapWordBits + bits.TrailingZeros64(w)
+				w &= w - 1
+				s := a.Value(i)
+				if lastJ < 0 || s != last {
+					last, lastJ = s, t.find(s, &gs.distinct)
+				}
+				gs.vrows = append(gs.vrows, int32(i))
+				gs.vidx = append(gs.vidx, lastJ)
+			}
+		}
+		return gs
+	}
 	for wi, w := range valid {
 		for w != 0 {
 			i := wi*bitmapWordBits + bits.TrailingZeros64(w)
