@@ -102,15 +102,12 @@ func (b *Builder) Flush() arrow.RecordBatch {
 		return nil
 	}
 	b.fixTypes()
-	// Pre-pass: values that do not fit need their overflow column before building.
+	// Pre-pass: a value that does not fit its column moves, as text, to its overflow
+	// column before building, so every value appended below fits.
 	for _, ev := range b.pending {
 		for k, v := range ev {
-			if v == nil {
-				continue
-			}
-			c := b.cols[b.index[k]]
-			if !fits(c.typ, v) {
-				b.ensure(k+overflowSuffix, arrow.BinaryTypes.String)
+			if v != nil && !fits(b.cols[b.index[k]].typ, v) {
+				b.relocate(ev, k)
 			}
 		}
 	}
@@ -120,27 +117,33 @@ func (b *Builder) Flush() arrow.RecordBatch {
 	for _, ev := range b.pending {
 		for i, c := range b.cols {
 			v, ok := ev[c.name]
-			if !ok || v == nil {
-				if strings.HasSuffix(c.name, overflowSuffix) {
-					if ov, ok := ev[strings.TrimSuffix(c.name, overflowSuffix)]; ok && ov != nil {
-						if base := b.cols[b.index[strings.TrimSuffix(c.name, overflowSuffix)]]; !fits(base.typ, ov) {
-							rb.Field(i).(*array.StringBuilder).Append(textOf(ov))
-							b.overflows++
-							continue
-						}
-					}
-				}
+			if !ok || v == nil || !appendFitting(rb.Field(i), c.typ, v) {
 				rb.Field(i).AppendNull()
-				continue
-			}
-			if !appendFitting(rb.Field(i), c.typ, v) {
-				rb.Field(i).AppendNull() // stored in the overflow column above
 			}
 		}
 	}
 	b.pending = b.pending[:0]
 	b.bytes = 0
 	return rb.NewRecordBatch()
+}
+
+// relocate moves ev[k], which does not fit column k, to its overflow column as text:
+// "<k>__text", or, when that column's type (fixed earlier or by the table) cannot hold
+// text or the event has its own value there, the next "__text" suffix, and so on. The
+// value is never dropped and never causes a type conflict.
+func (b *Builder) relocate(ev map[string]any, k string) {
+	text := textOf(ev[k])
+	delete(ev, k)
+	name := k + overflowSuffix
+	for {
+		b.ensure(name, arrow.BinaryTypes.String)
+		if _, taken := ev[name]; !taken && fits(b.cols[b.index[name]].typ, text) {
+			ev[name] = text
+			b.overflows++
+			return
+		}
+		name += overflowSuffix
+	}
 }
 
 // fixTypes fixes the type of every column first seen with a non-null value in the queue.

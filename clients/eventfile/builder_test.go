@@ -76,6 +76,12 @@ func TestBuilderTypes(t *testing.T) {
 	// A seed (the table's schema) wins over inference.
 	seed := arrow.NewSchema([]arrow.Field{{Name: "EventID", Type: arrow.BinaryTypes.String}, {Name: "n", Type: arrow.PrimitiveTypes.Int32}}, nil)
 	f(seed, all(b(`{"EventID": 1, "n": 5}`, `{"n": 3000000000}`)), "EventID:utf8=1|_ n:int32=5|_ n__text:utf8=_|3000000000")
+	// An overflow column that cannot hold text (the table's own "<name>__text" column) or
+	// that the event fills itself passes the value on to the next suffix: never a panic,
+	// never a dropped value.
+	seed2 := arrow.NewSchema([]arrow.Field{{Name: "seq", Type: arrow.PrimitiveTypes.Int64}, {Name: "seq__text", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	f(seed2, all(b(`{"seq": 1}`, `{"seq": "abc"}`)), "seq:int64=1|_ seq__text:int64=_|_ seq__text__text:utf8=_|abc")
+	f(nil, all(b(`{"n": 1}`), b(`{"n": "x", "n__text": "own"}`)), "n:int64=1", "n:int64=_ n__text:utf8=own n__text__text:utf8=x")
 }
 
 func TestBuilderCSVText(t *testing.T) {
