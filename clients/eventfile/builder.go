@@ -32,7 +32,8 @@ type Text string
 //   - Once fixed, a value is converted to the column's type only when that loses nothing
 //     (integral float to Int64, integer up to 2^53 to Float64, canonical text to a number
 //     or boolean, anything to Utf8 as its JSON text). A value that cannot be is stored in
-//     the Utf8 column "<name>__text" instead (never dropped, never a type conflict).
+//     the column "<name>__text" as text instead, or, when that column cannot hold it,
+//     the next "__text" suffix (never dropped, never a type conflict).
 //   - Columns whose values were all null so far are left out until they get a value.
 //
 // Every batch carries every fixed column, in first-seen order, so successive batches have
