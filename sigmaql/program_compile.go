@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -39,6 +40,8 @@ type Program struct {
 	// ruleGroups lists, per rule, the groups with a column pass (a matcher) its
 	// condition reads: the passes a parallel Eval runs ahead for the rule.
 	ruleGroups [][]int32
+	// statePool recycles evaluation states across batches (program_arena.go).
+	statePool sync.Pool
 }
 
 // parallelMinRows is the fewest rows one goroutine of a parallel Eval takes: below it,

@@ -35,8 +35,10 @@ type evalState struct {
 	// kwScratch and kwSeq serve keyword searches (keywordBitmap).
 	kwScratch *matchScratch
 	kwSeq     int32
-	// scr is the scratch space of the goroutine evaluating the rules.
-	scr evalScratch
+	// scr is the scratch space of the goroutine evaluating the rules; workers are the
+	// other goroutines' of a parallel Eval (program_arena.go).
+	scr     evalScratch
+	workers []*evalScratch
 }
 
 // evalScratch is one goroutine's scratch space for column passes.
@@ -45,6 +47,8 @@ type evalScratch struct {
 	foldBuf []byte
 	// dedup deduplicates one column's values at a time (stringView).
 	dedup dedupTable
+	// arena holds the bitmaps this goroutine builds for the batch.
+	arena wordArena
 }
 
 // groupState holds one column's per-batch views, each built on first use.
@@ -102,11 +106,15 @@ func (p *Program) Eval(ctx context.Context, rec arrow.RecordBatch) (out []Match,
 	// at a time per goroutine, then the rules are evaluated over the decided leaves. Each
 	// distinct value is thus searched once per batch, as on one goroutine; splitting the
 	// batch into row ranges instead repeated the distinct-value work of every range.
-	st := p.newEvalState(rec)
+	st := p.getEvalState(rec)
 	if err := st.parallelPasses(ctx, workers); err != nil {
 		return nil, err
 	}
-	return st.run(ctx)
+	out, err = st.run(ctx)
+	if err == nil {
+		p.putEvalState(st)
+	}
+	return out, err
 }
 
 // parallelPasses runs, on workers goroutines, the column pass of every string group some
@@ -137,6 +145,9 @@ func (st *evalState) parallelPasses(ctx context.Context, workers int) error {
 		}
 	}
 	slices.SortFunc(jobs, func(a, b job) int { return b.size - a.size })
+	for len(st.workers) < workers-1 {
+		st.workers = append(st.workers, &evalScratch{})
+	}
 	var next atomic.Int32
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -149,9 +160,9 @@ func (st *evalState) parallelPasses(ctx context.Context, workers int) error {
 					errs[w] = fmt.Errorf("%w: %v", ErrKernel, r)
 				}
 			}()
-			scr := &evalScratch{}
-			if w == 0 {
-				scr = &st.scr
+			scr := &st.scr
+			if w > 0 {
+				scr = st.workers[w-1]
 			}
 			for {
 				k := int(next.Add(1)) - 1
@@ -191,7 +202,12 @@ func columnBytes(col arrow.Array) int {
 
 // evalRows evaluates every rule over rec on the calling goroutine.
 func (p *Program) evalRows(ctx context.Context, rec arrow.RecordBatch) (out []Match, err error) {
-	return p.newEvalState(rec).run(ctx)
+	st := p.getEvalState(rec)
+	out, err = st.run(ctx)
+	if err == nil {
+		p.putEvalState(st)
+	}
+	return out, err
 }
 
 // run evaluates every rule over the state's batch and returns the matches ordered by
@@ -217,20 +233,6 @@ func (st *evalState) run(ctx context.Context) (out []Match, err error) {
 	// keeps rules in increasing order within a row.
 	slices.SortStableFunc(out, func(a, b Match) int { return int(a.Row) - int(b.Row) })
 	return out, nil
-}
-
-func (p *Program) newEvalState(rec arrow.RecordBatch) *evalState {
-	n := int(rec.NumRows())
-	return &evalState{
-		p: p, rec: rec, n: n,
-		all:      bitmapNot(nil, n),
-		leafDone: make([]bool, len(p.leaves)),
-		leafBits: make([][]uint64, len(p.leaves)),
-		leafCare: make([][]uint64, len(p.leaves)),
-		lsDone:   make([]bool, len(p.ls)),
-		lsBits:   make([][]uint64, len(p.ls)),
-		groups:   make([]groupState, len(p.groups)),
-	}
 }
 
 // rule returns the rows where rule ri matches, nil for none: its condition evaluated on
@@ -268,7 +270,7 @@ func (st *evalState) eval(n *node, care []uint64) []uint64 {
 		if b == nil {
 			return nil
 		}
-		return bitmapAnd(care, b)
+		return st.and(care, b)
 	case opAnd:
 		cur := care
 		for _, k := range n.kids {
@@ -289,11 +291,11 @@ func (st *evalState) eval(n *node, care []uint64) []uint64 {
 				continue
 			}
 			if acc == nil {
-				acc = bitmapClone(b)
+				acc = st.clone(b)
 			} else {
 				bitmapOrInto(acc, b)
 			}
-			if rem = bitmapAndNot(rem, b); rem == nil {
+			if rem = st.andNot(rem, b); rem == nil {
 				// Fast path: every row of care already holds.
 				break
 			}
@@ -304,7 +306,7 @@ func (st *evalState) eval(n *node, care []uint64) []uint64 {
 		if b == nil {
 			return care
 		}
-		return bitmapAndNot(care, b)
+		return st.andNot(care, b)
 	}
 	panic("BUG: unknown node op")
 }
@@ -357,7 +359,7 @@ func (st *evalState) leafBitmap(id int, care []uint64) []uint64 {
 func (st *evalState) fallbackBitmap(id int, l *leaf, care []uint64) []uint64 {
 	todo := care
 	if done := st.leafCare[id]; done != nil {
-		todo = bitmapAndNot(care, done)
+		todo = st.andNot(care, done)
 	}
 	if todo != nil {
 		got := st.fallbackLeaf(l, todo)
@@ -367,7 +369,7 @@ func (st *evalState) fallbackBitmap(id int, l *leaf, care []uint64) []uint64 {
 			bitmapOrInto(st.leafBits[id], got)
 		}
 		if st.leafCare[id] == nil {
-			st.leafCare[id] = bitmapClone(todo)
+			st.leafCare[id] = st.clone(todo)
 		} else {
 			bitmapOrInto(st.leafCare[id], todo)
 		}
@@ -431,7 +433,7 @@ func (st *evalState) stringGroup(gi int, scr *evalScratch) {
 				}
 				bm := st.leafBits[lid]
 				if bm == nil {
-					bm = make([]uint64, words)
+					bm = scr.arena.alloc(words)
 					st.leafBits[lid] = bm
 				}
 				bitmapSet(bm, row)
@@ -450,12 +452,12 @@ func (st *evalState) keywordBitmap(id int, l *leaf, care []uint64) []uint64 {
 	gs := &st.groups[l.group]
 	todo := care
 	if gs.kwDone != nil {
-		todo = bitmapAndNot(care, gs.kwDone)
+		todo = st.andNot(care, gs.kwDone)
 	}
 	if todo != nil {
 		st.keywordSearch(l.group, todo)
 		if gs.kwDone == nil {
-			gs.kwDone = bitmapClone(todo)
+			gs.kwDone = st.clone(todo)
 		} else {
 			bitmapOrInto(gs.kwDone, todo)
 		}

@@ -3,6 +3,7 @@ package sigmaql
 import (
 	"hash/maphash"
 	"math/bits"
+	"slices"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -28,8 +29,9 @@ func (st *evalState) stringView(gi int, scr *evalScratch) *groupState {
 		return gs
 	}
 	nv := bitmapCount(valid)
-	gs.vrows = make([]int32, 0, nv)
-	gs.vidx = make([]int32, 0, nv)
+	// The slices keep their capacity from earlier batches (pooled states).
+	gs.vrows = slices.Grow(gs.vrows[:0], nv)
+	gs.vidx = slices.Grow(gs.vidx[:0], nv)
 	if d, ok := col.(*array.Dictionary); ok && g.kind == colString {
 		dict := d.Dictionary()
 		gs.distinct = make([]string, dict.Len())
