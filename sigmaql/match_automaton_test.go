@@ -137,3 +137,36 @@ func TestAutomatonFoldASCII(t *testing.T) {
 		t.Fatalf("got %v; want %v", got, want)
 	}
 }
+
+// TestAutomatonLongText compares the automaton with strings.Index on texts long enough
+// for the lockstep scan (two halves, the second starting maxLen-1 bytes early), with
+// occurrences placed across the middle, and with dense and sparse tables.
+func TestAutomatonLongText(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	word := func(alpha string, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for iter := 0; iter < 200; iter++ {
+		alpha := []string{"ab", "abcd", "a\\.x"}[iter%3]
+		var lits []string
+		for range 1 + rng.IntN(20) {
+			lits = append(lits, word(alpha, 1+rng.IntN(12)))
+		}
+		n := scanSplitMin + rng.IntN(3000)
+		text := word(alpha, n)
+		// Put a literal across the middle, where the two walks meet.
+		l := lits[rng.IntN(len(lits))]
+		at := max(0, n/2-rng.IntN(len(l)+1))
+		text = text[:at] + l + text[min(len(text), at+len(l)):]
+		for _, budget := range []int{automatonDenseBudget, 3} {
+			a := newAutomatonBudget(lits, budget)
+			if got, want := automatonOccurrences(a, text), naiveOccurrences(lits, text); !slices.Equal(got, want) {
+				t.Fatalf("budget %d lits %q text %q: got %d occurrences; want %d", budget, lits, text, len(got), len(want))
+			}
+		}
+	}
+}
