@@ -611,6 +611,12 @@ func (t *Table) Verify(ctx context.Context) ([]string, error) {
 			s.release()
 		}
 	}()
+	return t.quarantineCorrupt(ctx, epoch, segs)
+}
+
+// quarantineCorrupt checks segs in full (footer, row counts, CRC32C) and quarantines
+// those that fail, as Verify documents; t.maint must be held and segs acquired.
+func (t *Table) quarantineCorrupt(ctx context.Context, epoch uint64, segs []*segment) ([]string, error) {
 	drop := map[string]bool{}
 	var bad []string
 	for _, s := range segs {
@@ -648,4 +654,44 @@ func (t *Table) Verify(ctx context.Context) ([]string, error) {
 		return bad, err
 	}
 	return bad, nil
+}
+
+// suspectSegment is called when a scan failed to open or read seg: it checks the segment
+// in the background (once per segment) and quarantines it if it is corrupt, so that the
+// next scans read the rest of the table and the failure is logged with the path, instead
+// of every scan failing on it until an operator runs a scrub or restarts. A segment that
+// checks fine (the failure was something else, such as a file descriptor limit) stays.
+func (t *Table) suspectSegment(seg *segment) {
+	if seg.dead.Load() || !seg.suspect.CompareAndSwap(false, true) {
+		return
+	}
+	t.mu.Lock()
+	closed := t.closed
+	if !closed {
+		t.checks.Add(1)
+	}
+	t.mu.Unlock()
+	if closed {
+		return
+	}
+	seg.acquire()
+	go func() {
+		defer t.checks.Done()
+		defer seg.release()
+		t.maint.Lock()
+		defer t.maint.Unlock()
+		t.mu.Lock()
+		epoch, listed := t.epoch, slices.Contains(t.segments, seg)
+		t.mu.Unlock()
+		if !listed {
+			return // compacted, deleted or replaced meanwhile
+		}
+		bad, err := t.quarantineCorrupt(context.Background(), epoch, []*segment{seg})
+		if err != nil && !quietMaintErr(err) {
+			slog.Error("storage: checking a segment a scan failed on", "table", t.name, "path", seg.path, "err", err)
+		}
+		if len(bad) == 0 {
+			seg.suspect.Store(false) // intact: a later failure checks again
+		}
+	}()
 }

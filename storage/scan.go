@@ -121,6 +121,7 @@ func (t *Table) Scan(ctx context.Context, opts ScanOptions) (Iterator, error) {
 		}
 	}
 	return &tableIterator{
+		tbl:     t,
 		table:   t.name,
 		schema:  arrow.NewSchema(fields, nil),
 		dict:    opts.Dictionary,
@@ -147,7 +148,7 @@ func (t *Table) ScanParts(ctx context.Context, opts ScanOptions, n int) ([]Itera
 	whole := it.(*tableIterator)
 	parts := make([]*tableIterator, n)
 	for i := range parts {
-		parts[i] = &tableIterator{table: whole.table, schema: whole.schema, dict: whole.dict}
+		parts[i] = &tableIterator{tbl: whole.tbl, table: whole.table, schema: whole.schema, dict: whole.dict}
 		parts[i].stats.SegmentsPruned = whole.stats.SegmentsPruned
 		parts[i].stats.RowGroupsPruned = whole.stats.RowGroupsPruned
 		parts[i].stats.HeadBatchesPruned = whole.stats.HeadBatchesPruned
@@ -182,6 +183,7 @@ type segmentScan struct {
 // tableIterator walks a snapshot: the segments' selected row groups, then the head
 // batches, converting each batch to the scan schema.
 type tableIterator struct {
+	tbl     *Table // for suspectSegment when a segment fails to read
 	table   string
 	schema  *arrow.Schema
 	dict    bool
@@ -215,6 +217,9 @@ func (it *tableIterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			ss := it.segs[it.nextSeg]
 			rdr, err := openSegmentReader(ctx, ss.seg, it.schema, ss.rowGroups, it.dict)
 			if err != nil {
+				if ctx.Err() == nil {
+					it.tbl.suspectSegment(ss.seg)
+				}
 				return nil, fmt.Errorf("scan table %q: %w", it.table, err)
 			}
 			it.rdr = rdr
@@ -232,6 +237,9 @@ func (it *tableIterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 				continue
 			}
 			if err != nil {
+				if ctx.Err() == nil {
+					it.tbl.suspectSegment(it.segs[it.nextSeg].seg)
+				}
 				return nil, fmt.Errorf("scan table %q: segment %s: %w", it.table, it.segs[it.nextSeg].seg.path, err)
 			}
 			out, err := projectBatch(it.table, it.schema, b)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -648,5 +649,58 @@ func TestVerifyFindsBitRot(t *testing.T) {
 	}
 	if got := mustTable(t, s, "ev").Rows(); got != 2 {
 		t.Fatalf("rows: %d; want 2", got)
+	}
+}
+
+// TestScanFailureQuarantinesCorruptSegment: a segment damaged in its data pages (the
+// footer and sizes intact, so Open accepts it) makes a scan fail naming its path; the
+// failure starts a check that quarantines it, after which scans return the other
+// segments' rows and the file is in quarantine/.
+func TestScanFailureQuarantinesCorruptSegment(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openWith(t, dir, Options{TableDefaults: TableOptions{Shards: 1}})
+	defer mustClose(t, s)
+	b := hourlyBatch(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), 3, []string{"a", "b"}, "x") // 3 windows
+	defer b.Release()
+	mustWrite(t, s, "ev", b)
+	tbl := mustTable(t, s, "ev")
+	if err := tbl.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	segs := tbl.Segments()
+	victim := filepath.Join(dir, tablesDirName, "ev", segs[0].File)
+	data, err := os.ReadFile(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 4; i < len(data)*2/3; i++ { // every data page, not the footer
+		data[i] ^= 0x5a
+	}
+	if err := os.WriteFile(victim, data, filePerm); err != nil {
+		t.Fatal(err)
+	}
+	it, err := tbl.Scan(ctx, ScanOptions{})
+	if err == nil {
+		for err == nil {
+			_, err = it.Next(ctx)
+		}
+		it.Close()
+	}
+	if err == nil || errors.Is(err, io.EOF) || !strings.Contains(err.Error(), victim) {
+		t.Fatalf("scan over the damaged segment: %v; want an error naming %s", err, victim)
+	}
+	deadline := time.Now().Add(30 * time.Second) // liveness bound, not a performance figure
+	for slices.ContainsFunc(tbl.Segments(), func(m SegmentMeta) bool { return m.File == segs[0].File }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("segment %s still listed 30 s after a scan failed on it", victim)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(dir, tablesDirName, "ev", quarantineDirName, segs[0].File)); err != nil {
+		t.Fatalf("quarantined file: %v", err)
+	}
+	if got, want := len(scanRows(t, tbl, nil)), int(b.NumRows()-segs[0].Rows); got != want {
+		t.Fatalf("rows scanned after the quarantine: %d; want %d", got, want)
 	}
 }

@@ -84,6 +84,8 @@ type Table struct {
 	// seal can take whole older generations of about SealRows rows (see "Sealing").
 	walRows    int64
 	walRowsGen uint64
+	// checks are the segment checks started by failing scans; close waits for them.
+	checks sync.WaitGroup
 }
 
 // headMeta is what the table keeps beside each head batch.
@@ -148,8 +150,11 @@ type tableOp struct {
 type segment struct {
 	meta SegmentMeta
 	path string
-	refs atomic.Int32
-	dead atomic.Bool
+	// suspect is set once a scan failed to read the segment and a check was started
+	// (suspectSegment), so that many failing scans start one check.
+	suspect atomic.Bool
+	refs    atomic.Int32
+	dead    atomic.Bool
 }
 
 func (s *segment) acquire() { s.refs.Add(1) }
@@ -661,7 +666,8 @@ func (t *Table) close() error {
 	t.mu.Unlock()
 	close(t.stop)
 	<-t.done
-	t.maint.Lock() // wait for a maintenance job to notice
+	t.checks.Wait() // they fail fast with ErrClosed now
+	t.maint.Lock()  // wait for a maintenance job to notice
 	t.maint.Unlock()
 	err := t.wal.close()
 	t.mu.Lock()
