@@ -101,7 +101,7 @@ func baselineOf(name string, byName map[string]result) (result, bool) {
 // throughputUnits are the rate metrics, in order of preference for ratios: a benchmark
 // may run its baseline on a sample of the input, so ns/op is compared only when neither
 // side reports a rate.
-var throughputUnits = []string{"events/s", "events/s/core", "rows/s", "rows/s/core", "MB/s"}
+var throughputUnits = []string{"events/s", "events/s/core", "events/cpu-s", "rows/s", "rows/s/core", "MB/s"}
 
 // ratio returns how many times faster r is than base.
 func ratio(r, base result) float64 {
