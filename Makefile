@@ -4,7 +4,7 @@
 GO       ?= go
 BIN      := bin/sigmaflight
 PKG      := github.com/sigmaflight/sigmaflight
-VERSION  ?= $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
+VERSION  ?= 0.1.0-dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -X $(PKG)/server.Version=$(VERSION) -X $(PKG)/server.Commit=$(COMMIT) -X $(PKG)/server.BuildDate=$(DATE)
