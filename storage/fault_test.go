@@ -18,6 +18,40 @@ type faultFS struct {
 	shortWrite   atomic.Bool  // every write stores half its bytes and reports that
 	failTruncate atomic.Bool  // every Truncate returns EIO (the disk is gone)
 	spaceLeft    atomic.Int64 // bytes that may still be written; <0: unlimited
+	// hook, when set, is called before every OpenFile ("open"), Rename ("rename", with
+	// the new path) and SyncDir ("syncdir"); an error it returns is what the operation
+	// returns, without doing it.
+	hook atomic.Pointer[func(op, path string) error]
+}
+
+// setHook arms fn (nil disarms); fn may be called from several goroutines.
+func (ffs *faultFS) setHook(fn func(op, path string) error) {
+	if fn == nil {
+		ffs.hook.Store(nil)
+		return
+	}
+	ffs.hook.Store(&fn)
+}
+
+func (ffs *faultFS) callHook(op, path string) error {
+	if fn := ffs.hook.Load(); fn != nil {
+		return (*fn)(op, path)
+	}
+	return nil
+}
+
+func (ffs *faultFS) Rename(oldpath, newpath string) error {
+	if err := ffs.callHook("rename", newpath); err != nil {
+		return err
+	}
+	return os.Rename(oldpath, newpath)
+}
+
+func (ffs *faultFS) SyncDir(dir string) error {
+	if err := ffs.callHook("syncdir", dir); err != nil {
+		return err
+	}
+	return osSyncDir(dir)
 }
 
 func newFaultFS() *faultFS {
@@ -27,6 +61,9 @@ func newFaultFS() *faultFS {
 }
 
 func (ffs *faultFS) OpenFile(path string, flag int, perm os.FileMode) (writableFile, error) {
+	if err := ffs.callHook("open", path); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, flag, perm)
 	if err != nil {
 		return nil, err

@@ -8,9 +8,17 @@ import (
 	"path/filepath"
 )
 
-// syncDir fsyncs a directory so that entries created, renamed or removed in it survive a
-// crash.
-func syncDir(dir string) error {
+// syncDir fsyncs a directory through fsys so that entries created, renamed or removed in
+// it survive a crash.
+func syncDir(fsys fileSystem, dir string) error {
+	if err := fsys.SyncDir(dir); err != nil {
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// osSyncDir fsyncs a directory of the real file system.
+func osSyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("open directory %s for fsync: %w", dir, err)
@@ -19,15 +27,12 @@ func syncDir(dir string) error {
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
+	return err
 }
 
 // mkdirSync creates dir (and missing parents) and fsyncs the parent of every directory it
 // created, so that the new entries are durable.
-func mkdirSync(dir string) error {
+func mkdirSync(fsys fileSystem, dir string) error {
 	dir = filepath.Clean(dir)
 	if _, err := os.Stat(dir); err == nil {
 		return nil
@@ -36,30 +41,36 @@ func mkdirSync(dir string) error {
 	}
 	parent := filepath.Dir(dir)
 	if parent != dir {
-		if err := mkdirSync(parent); err != nil {
+		if err := mkdirSync(fsys, parent); err != nil {
 			return err
 		}
 	}
 	if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
-	return syncDir(parent)
+	return syncDir(fsys, parent)
 }
 
 // removeAllSync removes path and everything under it and fsyncs its parent.
-func removeAllSync(path string) error {
+func removeAllSync(fsys fileSystem, path string) error {
 	if err := os.RemoveAll(path); err != nil {
 		return fmt.Errorf("remove %s: %w", path, err)
 	}
-	return syncDir(filepath.Dir(path))
+	return syncDir(fsys, filepath.Dir(path))
 }
 
 // fileSystem is the seam through which the store creates and writes files (WAL
-// generations, segments, manifests), so that tests can inject a failing fsync, a short
-// write or a full disk. Reads and directory operations use the os package directly. The
-// files are always real; a fault-injecting implementation wraps osFS.
+// generations, segments, manifests), renames them and fsyncs directories, so that tests
+// can inject a failing fsync (of a file or a directory), a failing rename, a short write
+// or a full disk. Reads, removals and directory listings use the os package directly.
+// The files are always real; a fault-injecting implementation wraps osFS.
 type fileSystem interface {
 	OpenFile(path string, flag int, perm os.FileMode) (writableFile, error)
+	// Rename renames oldpath to newpath (os.Rename); the caller fsyncs the directory.
+	Rename(oldpath, newpath string) error
+	// SyncDir fsyncs the directory dir, making entries created, renamed or removed in it
+	// durable.
+	SyncDir(dir string) error
 }
 
 // writableFile is what the store does with an open file it writes.
@@ -77,6 +88,10 @@ type osFS struct{}
 func (osFS) OpenFile(path string, flag int, perm os.FileMode) (writableFile, error) {
 	return os.OpenFile(path, flag, perm)
 }
+
+func (osFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+
+func (osFS) SyncDir(dir string) error { return osSyncDir(dir) }
 
 // writeFileSync writes data to path through fsys atomically: to path+tmpSuffix, fsync,
 // rename over path, fsync the directory. A crash leaves the old file or the new one.
@@ -100,9 +115,9 @@ func writeFileSync(fsys fileSystem, path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("close %s: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := fsys.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("rename %s to %s: %w", tmp, path, err)
 	}
-	return syncDir(filepath.Dir(path))
+	return syncDir(fsys, filepath.Dir(path))
 }

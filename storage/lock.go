@@ -30,7 +30,7 @@ func lockDir(dir string) (*dirLock, error) {
 		return nil, fmt.Errorf("open lock file %s: %w", path, err)
 	}
 	if created {
-		if err := syncDir(dir); err != nil {
+		if err := syncDir(osFS{}, dir); err != nil {
 			f.Close()
 			return nil, err
 		}

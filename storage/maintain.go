@@ -632,7 +632,7 @@ func (t *Table) quarantineCorrupt(ctx context.Context, epoch uint64, segs []*seg
 		return nil, nil
 	}
 	qdir := filepath.Join(t.dir, quarantineDirName)
-	if err := mkdirSync(qdir); err != nil {
+	if err := mkdirSync(t.fs, qdir); err != nil {
 		return nil, err
 	}
 	applied, err := t.replaceSegments(ctx, epoch, drop, nil, 0)
@@ -643,14 +643,14 @@ func (t *Table) quarantineCorrupt(ctx context.Context, epoch uint64, segs []*seg
 		if drop[s.meta.File] {
 			// Not deleted when the last scan finishes: moved aside now.
 			s.dead.Store(false)
-			if err := os.Rename(s.path, filepath.Join(qdir, s.meta.File)); err != nil {
+			if err := t.fs.Rename(s.path, filepath.Join(qdir, s.meta.File)); err != nil {
 				slog.Error("storage: moving a corrupt segment to quarantine", "path", s.path, "err", err)
 			}
 			slog.Error("storage: corrupt segment quarantined; its rows are not visible", "table", t.name,
 				"path", s.path, "moved_to", qdir, "rows", s.meta.Rows)
 		}
 	}
-	if err := syncDir(t.dir); err != nil {
+	if err := syncDir(t.fs, t.dir); err != nil {
 		return bad, err
 	}
 	return bad, nil

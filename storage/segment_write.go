@@ -108,7 +108,7 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			return nil, err
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := syncDir(fsys, dir); err != nil {
 		cleanup()
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: Options.Dir is empty; set the data directory")
 	}
 	dir := filepath.Clean(opts.Dir)
-	if err := mkdirSync(dir); err != nil {
+	if err := mkdirSync(osFS{}, dir); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	lock, err := lockDir(dir)
@@ -139,12 +139,12 @@ func (s *Store) newTable(name, dir string, w *wal) *Table {
 
 // recover empties the trash and replays every table.
 func (s *Store) recover(ctx context.Context) error {
-	if err := mkdirSync(s.tablesDir); err != nil {
+	if err := mkdirSync(s.fs, s.tablesDir); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	trash := filepath.Join(s.dir, trashDirName)
 	if _, err := os.Stat(trash); err == nil {
-		if err := removeAllSync(trash); err != nil {
+		if err := removeAllSync(s.fs, trash); err != nil {
 			return fmt.Errorf("open store: empty trash: %w", err)
 		}
 	}
@@ -195,10 +195,10 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 	legacy := filepath.Join(dir, legacyWALFileName)
 	if man == nil {
 		if _, err := os.Stat(legacy); err == nil {
-			if err := os.Rename(legacy, filepath.Join(dir, walName(0))); err != nil {
+			if err := s.fs.Rename(legacy, filepath.Join(dir, walName(0))); err != nil {
 				return nil, rep, fmt.Errorf("rename legacy WAL %s: %w", legacy, err)
 			}
-			if err := syncDir(dir); err != nil {
+			if err := syncDir(s.fs, dir); err != nil {
 				return nil, rep, err
 			}
 		}
@@ -229,7 +229,7 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 			if g, ok := parseWALName(strings.TrimSuffix(n, tmpSuffix)); ok && man != nil && g == man.WALStart {
 				final := strings.TrimSuffix(p, tmpSuffix)
 				if _, err := os.Stat(final); errors.Is(err, fs.ErrNotExist) {
-					if err := os.Rename(p, final); err != nil {
+					if err := s.fs.Rename(p, final); err != nil {
 						return nil, rep, fmt.Errorf("finish replace: rename %s: %w", p, err)
 					}
 					gens = append(gens, g)
@@ -263,7 +263,7 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 		}
 	}
 	if changed {
-		if err := syncDir(dir); err != nil {
+		if err := syncDir(s.fs, dir); err != nil {
 			return nil, rep, err
 		}
 	}
@@ -315,7 +315,7 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 	if t.schema == nil {
 		t.releaseForRecovery()
 		rep.Removed = true
-		return nil, rep, removeAllSync(dir)
+		return nil, rep, removeAllSync(s.fs, dir)
 	}
 	var w *wal
 	if len(gens) > 0 {
@@ -354,10 +354,10 @@ func (s *Store) loadSegments(t *Table, rep *RecoveryReport) error {
 		if err := verifySegment(t.dir, m, s.opts.VerifySegments); err != nil {
 			path := filepath.Join(t.dir, m.File)
 			qdir := filepath.Join(t.dir, quarantineDirName)
-			if err := mkdirSync(qdir); err != nil {
+			if err := mkdirSync(s.fs, qdir); err != nil {
 				return err
 			}
-			if rerr := os.Rename(path, filepath.Join(qdir, m.File)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			if rerr := s.fs.Rename(path, filepath.Join(qdir, m.File)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 				return fmt.Errorf("quarantine segment %s: %w", path, rerr)
 			}
 			msg := fmt.Sprintf("%s: %v (%d rows of window %s, shard %d)", path, err, m.Rows,
@@ -370,7 +370,7 @@ func (s *Store) loadSegments(t *Table, rep *RecoveryReport) error {
 		keep = append(keep, m)
 	}
 	if len(bad) > 0 {
-		if err := syncDir(t.dir); err != nil {
+		if err := syncDir(s.fs, t.dir); err != nil {
 			return err
 		}
 		t.man.Segments = keep
@@ -520,7 +520,7 @@ func (s *Store) tableForWrite(name string, opts WriteOptions, nbatches int) (*Ta
 		return existingForWrite(t, opts, nbatches)
 	}
 	dir := filepath.Join(s.tablesDir, name)
-	if err := mkdirSync(dir); err != nil {
+	if err := mkdirSync(s.fs, dir); err != nil {
 		return nil, false, fmt.Errorf("create table %q: %w", name, err)
 	}
 	w, err := createWAL(s.fs, filepath.Join(dir, walName(1)), 1)
@@ -597,17 +597,17 @@ func (s *Store) Drop(ctx context.Context, name string) error {
 		slog.Warn("storage: closing dropped table", "table", name, "err", err)
 	}
 	trash := filepath.Join(s.dir, trashDirName)
-	if err := mkdirSync(trash); err != nil {
+	if err := mkdirSync(s.fs, trash); err != nil {
 		return fmt.Errorf("drop table %q: %w", name, err)
 	}
 	dst := filepath.Join(trash, name+"."+strconv.FormatInt(time.Now().UnixNano(), 10))
-	if err := os.Rename(t.dir, dst); err != nil {
+	if err := s.fs.Rename(t.dir, dst); err != nil {
 		return fmt.Errorf("drop table %q: move %s to the trash: %w", name, t.dir, err)
 	}
-	if err := syncDir(s.tablesDir); err != nil {
+	if err := syncDir(s.fs, s.tablesDir); err != nil {
 		return fmt.Errorf("drop table %q: %w", name, err)
 	}
-	if err := removeAllSync(dst); err != nil {
+	if err := removeAllSync(s.fs, dst); err != nil {
 		return fmt.Errorf("drop table %q: %w", name, err)
 	}
 	return nil

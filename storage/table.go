@@ -549,10 +549,10 @@ func (t *Table) commitReplace(r *commitReq) {
 	if err == nil {
 		if err = nw.append(r.frames); err == nil {
 			if err = writeManifest(t.fs, t.dir, man); err == nil {
-				if err = os.Rename(tmp, path); err != nil {
+				if err = t.fs.Rename(tmp, path); err != nil {
 					err = fmt.Errorf("rename %s to %s: %w", tmp, path, err)
 				} else {
-					err = syncDir(t.dir)
+					err = syncDir(t.fs, t.dir)
 				}
 			}
 		}
@@ -611,7 +611,7 @@ func (t *Table) removeWALsBefore(gen uint64) {
 		}
 	}
 	if removed {
-		if err := syncDir(t.dir); err != nil {
+		if err := syncDir(t.fs, t.dir); err != nil {
 			slog.Warn("storage: fsync after removing WAL generations", "dir", t.dir, "err", err)
 		}
 	}

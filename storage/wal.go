@@ -43,7 +43,7 @@ func createWAL(fsys fileSystem, path string, gen uint64) (*wal, error) {
 		f.Close()
 		return nil, fmt.Errorf("fsync WAL %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := syncDir(fsys, filepath.Dir(path)); err != nil {
 		f.Close()
 		return nil, err
 	}
