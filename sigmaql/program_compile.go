@@ -241,6 +241,9 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 	p := &Program{rules: rules, schema: schema, stats: make([]ruleStats, len(rules))}
 	c := &compiler{p: p, fieldCol: map[string]int{}, groupOf: map[int]int{}, leafOf: map[string]int{}, lsOf: map[string]int{}, kwIdx: map[string]int{}, allFallback: allFallback}
 	for i, f := range schema.Fields() {
+		if f.Type.ID() == arrow.NULL {
+			continue // A column of type null holds no value: the field is absent.
+		}
 		stripped := strings.ReplaceAll(f.Name, " ", "")
 		if _, ok := c.fieldCol[stripped]; !ok {
 			c.fieldCol[stripped] = i
@@ -250,7 +253,9 @@ func compileWith(rules []*Rule, schema *arrow.Schema, allFallback bool) (*Progra
 		}
 	}
 	for i, f := range schema.Fields() {
-		c.fieldCol[f.Name] = i
+		if f.Type.ID() != arrow.NULL {
+			c.fieldCol[f.Name] = i
+		}
 	}
 	p.fieldCol, p.stringCols = c.fieldCol, c.stringCols
 	for _, r := range rules {

@@ -44,15 +44,22 @@ func ReferenceEval(rs *Ruleset, rec arrow.RecordBatch) ([]Match, error) {
 	schema := rec.Schema()
 	// fieldCol resolves a rule's field name: an exact column name wins, otherwise the
 	// first column whose name without spaces is the field name.
+	// A column of type null (arrow-go's IsNull does not see its values as null) holds no
+	// value: the field is absent.
 	fieldCol := map[string]int{}
 	for c, f := range schema.Fields() {
+		if f.Type.ID() == arrow.NULL {
+			continue
+		}
 		stripped := strings.ReplaceAll(f.Name, " ", "")
 		if _, ok := fieldCol[stripped]; !ok {
 			fieldCol[stripped] = c
 		}
 	}
 	for c, f := range schema.Fields() {
-		fieldCol[f.Name] = c
+		if f.Type.ID() != arrow.NULL {
+			fieldCol[f.Name] = c
+		}
 	}
 	var stringCols []int
 	for c, f := range schema.Fields() {
@@ -97,7 +104,7 @@ func refIsStringType(t arrow.DataType) bool {
 
 // refValueAt reads row i of col; false means null.
 func refValueAt(col arrow.Array, i int) (refValue, bool) {
-	if col.IsNull(i) {
+	if col.DataType().ID() == arrow.NULL || col.IsNull(i) {
 		return refValue{}, false
 	}
 	switch a := col.(type) {
