@@ -49,4 +49,10 @@ var (
 
 	// ErrClosed is returned by operations on a closed Store.
 	ErrClosed = errors.New("store is closed")
+
+	// errAfterRename is wrapped by writeFileSync when the new file was renamed into place
+	// but fsyncing its directory failed: the file on disk may be the new one or (after a
+	// power loss) the old one. A caller must keep every file either version names and
+	// make the table sticky-failed until reopen, whose recovery copes with both.
+	errAfterRename = errors.New("renamed into place, but the directory fsync failed")
 )

@@ -94,7 +94,9 @@ func (osFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, ne
 func (osFS) SyncDir(dir string) error { return osSyncDir(dir) }
 
 // writeFileSync writes data to path through fsys atomically: to path+tmpSuffix, fsync,
-// rename over path, fsync the directory. A crash leaves the old file or the new one.
+// rename over path, fsync the directory. A crash leaves the old file or the new one. An
+// error wrapping errAfterRename means the rename happened but may not be durable: either
+// version may be found after a crash, and the caller must cope with both.
 func writeFileSync(fsys fileSystem, path string, data []byte) error {
 	tmp := path + tmpSuffix
 	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
@@ -119,5 +121,8 @@ func writeFileSync(fsys fileSystem, path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("rename %s to %s: %w", tmp, path, err)
 	}
-	return syncDir(fsys, filepath.Dir(path))
+	if err := syncDir(fsys, filepath.Dir(path)); err != nil {
+		return fmt.Errorf("write %s: %w: %w", path, errAfterRename, err)
+	}
+	return nil
 }

@@ -207,6 +207,13 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 			removeSegmentFiles(t.dir, metas)
 			return nil
 		}
+		if t.err != nil {
+			// A failed manifest write: no manifest change until reopen.
+			err := t.err
+			t.mu.Unlock()
+			removeSegmentFiles(t.dir, metas)
+			return err
+		}
 		man := t.cloneManifestLocked()
 		man.Segments = append(man.Segments, metas...)
 		man.NextSegment = nextID + uint64(len(metas))
@@ -227,8 +234,14 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 		}
 		man.Schema = sb
 		if err := writeManifest(t.fs, t.dir, man); err != nil {
+			err = fmt.Errorf("seal table %q: %w", t.name, err)
+			if errors.Is(err, errAfterRename) {
+				// The manifest naming metas may be the durable one: keep the
+				// segments and the WAL, and stop until a reopen sorts it out.
+				return t.setFailed(err)
+			}
 			removeSegmentFiles(t.dir, metas)
-			return fmt.Errorf("seal table %q: %w", t.name, err)
+			return err
 		}
 		t.mu.Lock()
 		t.man = man
@@ -292,12 +305,24 @@ func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[stri
 			removeSegmentFiles(t.dir, add)
 			return nil
 		}
+		if t.err != nil {
+			// A failed manifest write: no manifest change until reopen.
+			err := t.err
+			t.mu.Unlock()
+			removeSegmentFiles(t.dir, add)
+			return err
+		}
 		man := t.cloneManifestLocked()
 		man.Segments = slices.DeleteFunc(man.Segments, func(m SegmentMeta) bool { return drop[m.File] })
 		man.Segments = append(man.Segments, add...)
 		man.NextSegment = max(man.NextSegment, nextID)
 		t.mu.Unlock()
 		if err := writeManifest(t.fs, t.dir, man); err != nil {
+			if errors.Is(err, errAfterRename) {
+				// Either manifest may be the durable one: keep the files both name
+				// (drop's and add's), and stop until a reopen sorts it out.
+				return t.setFailed(err)
+			}
 			removeSegmentFiles(t.dir, add)
 			return err
 		}

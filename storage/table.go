@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -541,6 +542,10 @@ func (t *Table) commitReplace(r *commitReq) {
 	man := &manifest{WALStart: gen, NextSegment: t.man.NextSegment}
 	t.mu.Unlock()
 	var nw *wal
+	// keepTmp is set once the manifest naming gen may be on disk: from then on the
+	// .tmp holds the only copy of the new table Open would find, so it must stay (Open
+	// finishes the rename, or removes it if the old manifest survived).
+	keepTmp := false
 	schemaBytes, err := encodeSchema(r.schema)
 	if err == nil {
 		man.Schema = schemaBytes
@@ -548,7 +553,9 @@ func (t *Table) commitReplace(r *commitReq) {
 	}
 	if err == nil {
 		if err = nw.append(r.frames); err == nil {
-			if err = writeManifest(t.fs, t.dir, man); err == nil {
+			err = writeManifest(t.fs, t.dir, man)
+			keepTmp = err == nil || errors.Is(err, errAfterRename)
+			if err == nil {
 				if err = t.fs.Rename(tmp, path); err != nil {
 					err = fmt.Errorf("rename %s to %s: %w", tmp, path, err)
 				} else {
@@ -561,7 +568,9 @@ func (t *Table) commitReplace(r *commitReq) {
 		}
 	}
 	if err != nil {
-		_ = os.Remove(tmp)
+		if !keepTmp {
+			_ = os.Remove(tmp)
+		}
 		t.answer([]*commitReq{r}, t.setFailed(err))
 		return
 	}
