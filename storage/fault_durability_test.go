@@ -155,3 +155,69 @@ func TestFaultReplaceAfterManifest(t *testing.T) {
 	})
 	f("WAL directory fsync fails", failDirSyncAfterRename(walName(2)))
 }
+
+// failDirSyncAfterCreate returns a hook that fails the directory fsync after the first
+// OpenFile of a file named base (once): the file exists, its creation is not durable.
+func failDirSyncAfterCreate(base string) func(op, path string) error {
+	var armed, fired atomic.Bool
+	return func(op, path string) error {
+		switch {
+		case op == "open" && filepath.Base(path) == base && !fired.Load():
+			armed.Store(true)
+		case op == "syncdir" && armed.Load() && fired.CompareAndSwap(false, true):
+			return syscall.EIO
+		}
+		return nil
+	}
+}
+
+// TestFaultCreateWALDirSync: the directory fsync after creating a new WAL generation
+// fails, at a seal's rotation and at a rotation after a commit. The failed rotation must
+// not block later ones (each would find the file left behind), so a later seal works,
+// writes go on, and a reopen finds every acknowledged row exactly once.
+func TestFaultCreateWALDirSync(t *testing.T) {
+	ctx := context.Background()
+	f := func(name string, sealRows int64, firstSealFails bool) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			ffs := newFaultFS()
+			s, err := Open(ctx, Options{Dir: dir, MaintenanceInterval: -1, fs: ffs,
+				TableDefaults: TableOptions{Shards: 1, SealRows: sealRows}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ffs.setHook(failDirSyncAfterCreate(walName(2)))
+			want := []string{"a1", "a2", "a3"}
+			if !writeIDs(t, s, appendOpts, "a1", "a2", "a3") {
+				t.Fatal("first write failed")
+			}
+			if !writeIDs(t, s, appendOpts, "b1", "b2", "b3") {
+				t.Fatal("second write failed")
+			}
+			want = append(want, "b1", "b2", "b3")
+			tbl := mustTable(t, s, "t")
+			err = tbl.Seal(ctx)
+			if firstSealFails && (err == nil || !errors.Is(err, syscall.EIO)) {
+				t.Fatalf("Seal with a failing directory fsync: got %v; want EIO", err)
+			}
+			ffs.setHook(nil)
+			if err := tbl.Seal(ctx); err != nil {
+				t.Fatalf("Seal after the fault: %v", err)
+			}
+			if !writeIDs(t, s, appendOpts, "c1") {
+				t.Fatal("write after the seal failed")
+			}
+			want = append(want, "c1")
+			mustClose(t, s)
+
+			s = openFaultOpts(t, dir, nil)
+			defer mustClose(t, s)
+			slices.Sort(want)
+			if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, want) {
+				t.Fatalf("rows after reopen: got %v; want %v", got, want)
+			}
+		})
+	}
+	f("seal rotation", 1<<20, true)
+	f("commit rotation", 3, false)
+}

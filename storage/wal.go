@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,20 +34,33 @@ func parseWALName(name string) (uint64, bool) {
 	return g, err == nil
 }
 
-// createWAL creates an empty WAL at path (which must not exist) and makes its directory
-// entry durable.
+// createWAL creates an empty WAL at path and makes its directory entry durable. path
+// must not exist, or be an empty file: what an earlier createWAL left when its fsync
+// failed and removing the file failed too (a rotation retried after a failure must not
+// fail forever on EEXIST). On failure the file created is removed (best effort).
 func createWAL(fsys fileSystem, path string, gen uint64) (*wal, error) {
 	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
+	created := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() && st.Size() == 0 {
+			f, err = fsys.OpenFile(path, os.O_RDWR, filePerm)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create WAL %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
+	fail := func(err error) (*wal, error) {
 		f.Close()
-		return nil, fmt.Errorf("fsync WAL %s: %w", path, err)
+		if created {
+			_ = os.Remove(path)
+		}
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return fail(fmt.Errorf("fsync WAL %s: %w", path, err))
 	}
 	if err := syncDir(fsys, filepath.Dir(path)); err != nil {
-		f.Close()
-		return nil, err
+		return fail(err)
 	}
 	return &wal{path: path, gen: gen, f: f}, nil
 }
