@@ -55,4 +55,9 @@ var (
 	// power loss) the old one. A caller must keep every file either version names and
 	// make the table sticky-failed until reopen, whose recovery copes with both.
 	errAfterRename = errors.New("renamed into place, but the directory fsync failed")
+
+	// errSegmentCorrupt is wrapped by verifySegment when a segment file is positively
+	// damaged or missing (a size, CRC or count that differs from the manifest, a footer
+	// that does not parse); only such a segment is quarantined.
+	errSegmentCorrupt = errors.New("segment corrupt")
 )

@@ -221,3 +221,52 @@ func TestFaultCreateWALDirSync(t *testing.T) {
 	f("seal rotation", 1<<20, true)
 	f("commit rotation", 3, false)
 }
+
+// TestFaultVerifyWithoutEvidence: a segment that cannot be opened for a reason that says
+// nothing about its content (EMFILE here) is not quarantined, neither by Open (which
+// fails, naming the segment and the cause) nor by Verify (which reports the error and
+// keeps it). Once the cause is gone every row is there, and nothing was quarantined.
+func TestFaultVerifyWithoutEvidence(t *testing.T) {
+	ctx := context.Background()
+	emfile := func(op, path string) error {
+		if op == "openread" && strings.HasPrefix(filepath.Base(path), segPrefix) {
+			return syscall.EMFILE
+		}
+		return nil
+	}
+	dir := t.TempDir()
+	ffs := newFaultFS()
+	s := openFaultOpts(t, dir, ffs)
+	if !writeIDs(t, s, appendOpts, "a1", "a2") {
+		t.Fatal("write failed")
+	}
+	tbl := mustTable(t, s, "t")
+	if err := tbl.Seal(ctx); err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	ffs.setHook(emfile)
+	bad, err := tbl.Verify(ctx)
+	if len(bad) != 0 || !errors.Is(err, syscall.EMFILE) {
+		t.Fatalf("Verify under EMFILE: got %v, %v; want nothing quarantined and EMFILE", bad, err)
+	}
+	if got := idsOf(t, tbl); !slices.Equal(got, []string{"a1", "a2"}) {
+		t.Fatalf("rows after Verify under EMFILE: got %v; want [a1 a2]", got)
+	}
+	mustClose(t, s)
+
+	if s, err := Open(ctx, Options{Dir: dir, MaintenanceInterval: -1, fs: ffs}); err == nil || !errors.Is(err, syscall.EMFILE) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("Open under EMFILE: got %v; want EMFILE", err)
+	}
+	ffs.setHook(nil)
+	s = openFaultOpts(t, dir, nil)
+	defer mustClose(t, s)
+	if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, []string{"a1", "a2"}) {
+		t.Fatalf("rows after reopen: got %v; want [a1 a2]", got)
+	}
+	if rep := s.Recovery(); len(rep) != 1 || len(rep[0].Quarantined) > 0 || rep[0].Segments != 1 {
+		t.Fatalf("recovery %+v: want 1 segment, nothing quarantined", rep)
+	}
+}

@@ -18,7 +18,8 @@ type faultFS struct {
 	shortWrite   atomic.Bool  // every write stores half its bytes and reports that
 	failTruncate atomic.Bool  // every Truncate returns EIO (the disk is gone)
 	spaceLeft    atomic.Int64 // bytes that may still be written; <0: unlimited
-	// hook, when set, is called before every OpenFile ("open"), Rename ("rename", with
+	// hook, when set, is called before every OpenFile ("open"), Open ("openread"),
+	// Rename ("rename", with
 	// the new path) and SyncDir ("syncdir"); an error it returns is what the operation
 	// returns, without doing it.
 	hook atomic.Pointer[func(op, path string) error]
@@ -38,6 +39,13 @@ func (ffs *faultFS) callHook(op, path string) error {
 		return (*fn)(op, path)
 	}
 	return nil
+}
+
+func (ffs *faultFS) Open(path string) (*os.File, error) {
+	if err := ffs.callHook("openread", path); err != nil {
+		return nil, err
+	}
+	return os.Open(path)
 }
 
 func (ffs *faultFS) Rename(oldpath, newpath string) error {

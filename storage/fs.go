@@ -62,12 +62,14 @@ func removeAllSync(fsys fileSystem, path string) error {
 // fileSystem is the seam through which the store creates and writes files (WAL
 // generations, segments, manifests), renames them and fsyncs directories, so that tests
 // can inject a failing fsync (of a file or a directory), a failing rename, a short write
-// or a full disk. Reads, removals and directory listings use the os package directly.
+// or a full disk, or a failing open of a segment being verified. Other reads, removals and directory listings use the os package directly.
 // The files are always real; a fault-injecting implementation wraps osFS.
 type fileSystem interface {
 	OpenFile(path string, flag int, perm os.FileMode) (writableFile, error)
 	// Rename renames oldpath to newpath (os.Rename); the caller fsyncs the directory.
 	Rename(oldpath, newpath string) error
+	// Open opens path for reading (os.Open); segment verification reads through it.
+	Open(path string) (*os.File, error)
 	// SyncDir fsyncs the directory dir, making entries created, renamed or removed in it
 	// durable.
 	SyncDir(dir string) error
@@ -88,6 +90,8 @@ type osFS struct{}
 func (osFS) OpenFile(path string, flag int, perm os.FileMode) (writableFile, error) {
 	return os.OpenFile(path, flag, perm)
 }
+
+func (osFS) Open(path string) (*os.File, error) { return os.Open(path) }
 
 func (osFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
 

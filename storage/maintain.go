@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -644,17 +645,24 @@ func (t *Table) Verify(ctx context.Context) ([]string, error) {
 func (t *Table) quarantineCorrupt(ctx context.Context, epoch uint64, segs []*segment) ([]string, error) {
 	drop := map[string]bool{}
 	var bad []string
+	var checkErr error // the first segment that could not be checked
 	for _, s := range segs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := verifySegment(t.dir, s.meta, true); err != nil {
+		if err := verifySegment(t.fs, t.dir, s.meta, true); err != nil {
+			if !errors.Is(err, errSegmentCorrupt) {
+				// Not evidence of damage (EMFILE, EACCES, EIO...): keep it listed.
+				slog.Warn("storage: could not check a segment; kept", "table", t.name, "path", s.path, "err", err)
+				checkErr = cmp.Or(checkErr, fmt.Errorf("verify segment %s: %w", s.path, err))
+				continue
+			}
 			drop[s.meta.File] = true
 			bad = append(bad, fmt.Sprintf("%s: %v", s.path, err))
 		}
 	}
 	if len(drop) == 0 {
-		return nil, nil
+		return nil, checkErr
 	}
 	qdir := filepath.Join(t.dir, quarantineDirName)
 	if err := mkdirSync(t.fs, qdir); err != nil {
@@ -678,7 +686,7 @@ func (t *Table) quarantineCorrupt(ctx context.Context, epoch uint64, segs []*seg
 	if err := syncDir(t.fs, t.dir); err != nil {
 		return bad, err
 	}
-	return bad, nil
+	return bad, checkErr
 }
 
 // suspectSegment is called when a scan failed to open or read seg: it checks the segment

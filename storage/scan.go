@@ -2,9 +2,11 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -442,62 +444,65 @@ func (r *segmentReader) close() {
 	r.f.Close()
 }
 
-// segmentCRC checks the CRC32C of the whole file against m.CRC.
-func segmentCRC(dir string, m SegmentMeta) error {
-	f, err := os.Open(filepath.Join(dir, m.File))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+// segmentCRC checks the CRC32C of the open segment file f against m. A mismatch wraps
+// errSegmentCorrupt; a read error does not (it says nothing about the file's content).
+func segmentCRC(f *os.File, m SegmentMeta) error {
 	h := crc32.New(castagnoli)
 	if _, err := io.Copy(h, f); err != nil {
-		return err
+		return fmt.Errorf("read for CRC: %w", err)
 	}
 	if got := h.Sum32(); got != m.CRC {
-		return fmt.Errorf("CRC32C %08x, manifest says %08x", got, m.CRC)
+		return fmt.Errorf("%w: CRC32C %08x, manifest says %08x", errSegmentCorrupt, got, m.CRC)
 	}
 	return nil
 }
 
 // verifySegment checks that the segment file matches its metadata: size, a readable
 // footer, the row count and the row groups, and with full also the CRC. It is what Open
-// runs before trusting one.
-func verifySegment(dir string, m SegmentMeta, full bool) error {
-	if full {
-		if err := segmentCRC(dir, m); err != nil {
-			return err
-		}
-	}
+// runs before trusting one. Only positive evidence of damage wraps errSegmentCorrupt: a
+// missing file, a size, CRC, row or row-group count that differs from the manifest, a
+// footer that does not parse. Any other error (EMFILE, ENOMEM, EACCES, EIO on open or
+// read) says nothing about the file and is returned as is: the caller must not
+// quarantine the segment for it.
+func verifySegment(fsys fileSystem, dir string, m SegmentMeta, full bool) error {
 	path := filepath.Join(dir, m.File)
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
+	f, err := fsys.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: file missing", errSegmentCorrupt)
 	}
-	if st.Size() != m.Bytes {
-		return fmt.Errorf("size %d bytes, manifest says %d", st.Size(), m.Bytes)
-	}
-	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() != m.Bytes {
+		return fmt.Errorf("%w: size %d bytes, manifest says %d", errSegmentCorrupt, st.Size(), m.Bytes)
+	}
+	if full {
+		if err := segmentCRC(f, m); err != nil {
+			return err
+		}
+	}
 	pr, err := func() (pr *file.Reader, err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				err = fmt.Errorf("parquet footer: panic: %v", p)
+				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
 		return file.NewParquetReader(f)
 	}()
 	if err != nil {
-		return fmt.Errorf("parquet footer: %w", err)
+		return fmt.Errorf("%w: parquet footer: %w", errSegmentCorrupt, err)
 	}
 	defer pr.Close()
 	if pr.NumRows() != m.Rows {
-		return fmt.Errorf("%d rows, manifest says %d", pr.NumRows(), m.Rows)
+		return fmt.Errorf("%w: %d rows, manifest says %d", errSegmentCorrupt, pr.NumRows(), m.Rows)
 	}
 	if pr.NumRowGroups() != len(m.RowGroups) {
-		return fmt.Errorf("%d row groups, manifest says %d", pr.NumRowGroups(), len(m.RowGroups))
+		return fmt.Errorf("%w: %d row groups, manifest says %d", errSegmentCorrupt, pr.NumRowGroups(), len(m.RowGroups))
 	}
 	return nil
 }

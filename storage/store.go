@@ -351,8 +351,13 @@ func (s *Store) loadSegments(t *Table, rep *RecoveryReport) error {
 	var bad []string
 	keep := t.man.Segments[:0:0]
 	for _, m := range t.man.Segments {
-		if err := verifySegment(t.dir, m, s.opts.VerifySegments); err != nil {
+		if err := verifySegment(s.fs, t.dir, m, s.opts.VerifySegments); err != nil {
 			path := filepath.Join(t.dir, m.File)
+			if !errors.Is(err, errSegmentCorrupt) {
+				// Not evidence of damage (EMFILE, EACCES, EIO...): quarantining
+				// would hide good rows; fail Open and let the operator fix the cause.
+				return fmt.Errorf("verify segment %s: %w", path, err)
+			}
 			qdir := filepath.Join(t.dir, quarantineDirName)
 			if err := mkdirSync(s.fs, qdir); err != nil {
 				return err
