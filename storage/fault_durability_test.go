@@ -270,3 +270,46 @@ func TestFaultVerifyWithoutEvidence(t *testing.T) {
 		t.Fatalf("recovery %+v: want 1 segment, nothing quarantined", rep)
 	}
 }
+
+// TestDroppedScanKeepsNewTableSegments: a scan holds a segment that a Replace made dead;
+// the table is dropped and created again under the same name (numbering segments from 1
+// again) and sealed; when the old scan closes, it must not delete the new table's
+// segment of the same name. A reopen finds every acknowledged row of the new table.
+func TestDroppedScanKeepsNewTableSegments(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openFaultOpts(t, dir, nil)
+	if !writeIDs(t, s, appendOpts, "a1", "a2") {
+		t.Fatal("write failed")
+	}
+	if err := mustTable(t, s, "t").Seal(ctx); err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	it, err := mustTable(t, s, "t").Scan(ctx, ScanOptions{Columns: []string{"id"}})
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	if !writeIDs(t, s, WriteOptions{IfExists: IfExistsReplace}, "b1") {
+		t.Fatal("Replace failed")
+	}
+	if err := s.Drop(ctx, "t"); err != nil {
+		t.Fatalf("Drop: %v", err)
+	}
+	if !writeIDs(t, s, appendOpts, "c1", "c2") {
+		t.Fatal("write to the new table failed")
+	}
+	if err := mustTable(t, s, "t").Seal(ctx); err != nil {
+		t.Fatalf("Seal of the new table: %v", err)
+	}
+	it.Close()
+	mustClose(t, s)
+
+	s = openFaultOpts(t, dir, nil)
+	defer mustClose(t, s)
+	if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, []string{"c1", "c2"}) {
+		t.Fatalf("rows after reopen: got %v; want [c1 c2]", got)
+	}
+	if rep := s.Recovery(); len(rep) != 1 || len(rep[0].Quarantined) > 0 {
+		t.Fatalf("recovery %+v: want nothing quarantined", rep)
+	}
+}

@@ -247,7 +247,7 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 		t.mu.Lock()
 		t.man = man
 		for _, m := range metas {
-			t.segments = append(t.segments, newSegment(t.dir, m))
+			t.segments = append(t.segments, t.newSegment(m))
 		}
 		old := t.batches[:k]
 		t.batches = slices.Clone(t.batches[k:])
@@ -268,8 +268,9 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 	return err
 }
 
-func newSegment(dir string, m SegmentMeta) *segment {
-	s := &segment{meta: m, path: filepath.Join(dir, m.File)}
+// newSegment returns the listed segment m of t, holding the table's reference.
+func (t *Table) newSegment(m SegmentMeta) *segment {
+	s := &segment{meta: m, path: filepath.Join(t.dir, m.File), owner: t.segOwner}
 	s.refs.Store(1)
 	return s
 }
@@ -339,7 +340,7 @@ func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[stri
 			}
 		}
 		for _, m := range add {
-			keep = append(keep, newSegment(t.dir, m))
+			keep = append(keep, t.newSegment(m))
 		}
 		t.segments = keep
 		t.mu.Unlock()

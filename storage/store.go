@@ -384,7 +384,7 @@ func (s *Store) loadSegments(t *Table, rep *RecoveryReport) error {
 		}
 	}
 	for _, m := range keep {
-		t.segments = append(t.segments, newSegment(t.dir, m))
+		t.segments = append(t.segments, t.newSegment(m))
 	}
 	rep.Segments = len(keep)
 	rep.Quarantined = bad
@@ -601,6 +601,9 @@ func (s *Store) Drop(ctx context.Context, name string) error {
 	if err := t.close(); err != nil {
 		slog.Warn("storage: closing dropped table", "table", name, "err", err)
 	}
+	// From here on a scan that releases the last reference to a dead segment of this
+	// table must not delete by path: the path may soon be a new table's segment.
+	t.segOwner.drop()
 	trash := filepath.Join(s.dir, trashDirName)
 	if err := mkdirSync(s.fs, trash); err != nil {
 		return fmt.Errorf("drop table %q: %w", name, err)

@@ -70,6 +70,8 @@ type Table struct {
 	// drained is closed (and replaced) whenever a seal shrinks the head or the table
 	// closes, waking writes held back by headLimitFactor.
 	drained chan struct{}
+	// segOwner is shared by this incarnation's segments (see segOwner).
+	segOwner *segOwner
 	// pending is schema plus every queued write: what the next Write is validated against.
 	pending *arrow.Schema
 	queue   []*commitReq
@@ -156,15 +158,44 @@ type segment struct {
 	suspect atomic.Bool
 	refs    atomic.Int32
 	dead    atomic.Bool
+	owner   *segOwner
 }
 
 func (s *segment) acquire() { s.refs.Add(1) }
 
 func (s *segment) release() {
 	if s.refs.Add(-1) == 0 && s.dead.Load() {
-		if err := os.Remove(s.path); err != nil {
-			slog.Warn("storage: removing obsolete segment", "path", s.path, "err", err)
-		}
+		s.owner.remove(s.path)
+	}
+}
+
+// segOwner is what the segments of one table incarnation share: whether the table was
+// dropped. A table dropped and created again under the same name numbers its segments
+// from 1 again, so a scan of the old incarnation that releases the last reference to a
+// dead segment after the drop must not delete by path: it would delete the new table's
+// file. The drop itself removes the old files (with the directory).
+type segOwner struct {
+	mu      sync.Mutex
+	dropped bool
+}
+
+// drop marks the incarnation dropped; call it before the table directory is moved.
+func (o *segOwner) drop() {
+	o.mu.Lock()
+	o.dropped = true
+	o.mu.Unlock()
+}
+
+// remove deletes the segment file at path unless the table was dropped. The lock makes
+// the check and the removal one step against drop, which precedes the directory move.
+func (o *segOwner) remove(path string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dropped {
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		slog.Warn("storage: removing obsolete segment", "path", path, "err", err)
 	}
 }
 
@@ -184,6 +215,7 @@ func newTable(name, dir string, w *wal, fsys fileSystem, opts TableOptions, now 
 		ids:      map[string]int64{},
 		inflight: map[string]*commitReq{},
 		man:      &manifest{WALStart: 1, NextSegment: 1},
+		segOwner: &segOwner{},
 		drained:  make(chan struct{}),
 	}
 }
