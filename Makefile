@@ -41,6 +41,7 @@ fuzz-short:
 # bench runs the hot-path benchmarks and prints each one's throughput and its ratio to the
 # same run's baseline (columnar engine vs reference evaluator, specialised vs generic kernels).
 bench:
+	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sigmaql/ ./storage/ ./planner/ | tee bin/bench.txt
 	$(GO) run ./tests/benchratio < bin/bench.txt
 
