@@ -194,7 +194,10 @@ func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts [
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithMaxRowGroupLength(rgRows),
-		parquet.WithStats(true),
+		// No Parquet min/max statistics: the zone maps are ours (columnStats, kept in the
+		// manifest) and nothing reads Parquet's; skipping them saves ~7 % of the seal's CPU
+		// and ~9 % of the file (page and chunk min/max of the string columns).
+		parquet.WithStats(false),
 		parquet.WithAllocator(mem),
 	)
 	fw, err := pqarrow.NewFileWriter(rec.Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
