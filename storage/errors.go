@@ -47,6 +47,11 @@ var (
 	// of growing the head until the process dies.
 	ErrHeadFull = errors.New("table head is full: sealing is behind")
 
+	// ErrSegmentTooLarge is returned when a string or binary column of one segment would
+	// hold more than 2 GiB of values, which its 32-bit offsets cannot address: the seal or
+	// compaction that would build it fails and the rows stay where they were.
+	ErrSegmentTooLarge = errors.New("segment too large")
+
 	// ErrClosed is returned by operations on a closed Store.
 	ErrClosed = errors.New("store is closed")
 

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -34,7 +35,7 @@ func gatherColumn(ctx context.Context, recs []arrow.RecordBatch, c int, dt arrow
 	}
 	switch dt.ID() {
 	case arrow.STRING, arrow.BINARY:
-		return gatherBinary(recs, c, dt, refs), nil
+		return gatherBinary(recs, c, dt, refs)
 	}
 	if fw, ok := dt.(arrow.FixedWidthDataType); ok && fw.BitWidth() >= 8 && fw.BitWidth()%8 == 0 && isPrimitiveLayout(dt) {
 		return gatherFixed(recs, c, dt, fw.BitWidth()/8, refs), nil
@@ -82,7 +83,11 @@ func gatherValidity(recs []arrow.RecordBatch, c int, refs []rowRef) (*memory.Buf
 	return buf, nulls
 }
 
-func gatherBinary(recs []arrow.RecordBatch, c int, dt arrow.DataType, refs []rowRef) arrow.Array {
+// maxGatherBytes is the most value bytes one gathered string or binary column may hold:
+// what 32-bit offsets address. A variable so tests can lower it.
+var maxGatherBytes = math.MaxInt32
+
+func gatherBinary(recs []arrow.RecordBatch, c int, dt arrow.DataType, refs []rowRef) (arrow.Array, error) {
 	type binCol interface{ ValueOffsets() []int32 }
 	offsets := make([][]int32, len(recs)) // absolute offsets into values
 	values := make([][]byte, len(recs))
@@ -102,6 +107,15 @@ func gatherBinary(recs []arrow.RecordBatch, c int, dt arrow.DataType, refs []row
 	for k, ref := range refs {
 		o := offsets[ref.b]
 		total += int(o[ref.i+1] - o[ref.i])
+		if total > maxGatherBytes {
+			// 32-bit offsets cannot address the gathered values: refuse instead of
+			// wrapping (a compaction of large segments would otherwise panic the node).
+			offBuf.Release()
+			if validity != nil {
+				validity.Release()
+			}
+			return nil, fmt.Errorf("%w: the values of column %d exceed 2 GiB in one segment (%d rows gathered so far)", ErrSegmentTooLarge, c, k+1)
+		}
 		offs[k+1] = int32(total)
 	}
 	valBuf := memory.NewResizableBuffer(mem)
@@ -114,7 +128,7 @@ func gatherBinary(recs []arrow.RecordBatch, c int, dt arrow.DataType, refs []row
 	data := array.NewData(dt, len(refs), []*memory.Buffer{validity, offBuf, valBuf}, nil, nulls, 0)
 	defer data.Release()
 	releaseBuffers(validity, offBuf, valBuf)
-	return array.MakeFromData(data)
+	return array.MakeFromData(data), nil
 }
 
 func gatherFixed(recs []arrow.RecordBatch, c int, dt arrow.DataType, width int, refs []rowRef) arrow.Array {
