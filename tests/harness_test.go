@@ -4,9 +4,7 @@ package tests
 
 import (
 	"archive/zip"
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/sigmaflight/sigmaflight/clients"
+	"github.com/sigmaflight/sigmaflight/tests/nodeproc"
 )
 
 // otrfDir holds the OTRF attack recordings, read in place (never copied).
@@ -36,32 +35,26 @@ const otrfDir = "../../shared/data/otrf"
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sigmaflight-e2e-")
+	bin, cleanup, err := nodeproc.Build("..")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "sigmaflight")
-	build := exec.Command("go", "build", "-o", binary, "..")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build sigmaflight:", err)
-		os.Exit(1)
-	}
+	binary = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
 // node is a sigmaflight process started by a test.
 type node struct {
+	*nodeproc.Proc
 	t        *testing.T
 	cmd      *exec.Cmd
 	dataDir  string
 	addr     string
 	httpAddr string
 	exited   chan struct{}
-	logs     *strings.Builder
 }
 
 // startNode starts `sigmaflight serve` on free loopback ports over dataDir and waits until
@@ -70,60 +63,22 @@ func startNode(t *testing.T, dataDir string, extraArgs ...string) *node {
 	t.Helper()
 	args := append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0",
 		"--http-listen", "127.0.0.1:0", "--log-format", "json"}, extraArgs...)
-	cmd := exec.Command(binary, args...)
-	stderr, err := cmd.StderrPipe()
+	p, err := nodeproc.Start(binary, args, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{t: t, cmd: cmd, dataDir: dataDir, exited: make(chan struct{}), logs: &strings.Builder{}}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			n.logs.WriteString(line + "\n")
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"flight_sql"`
-				HTTP string `json:"http"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "sigmaflight serving" {
-				n.addr, n.httpAddr = rec.Addr, rec.HTTP
-				close(ready)
-			}
-		}
-	}()
-	go func() { _ = cmd.Wait(); close(n.exited) }()
+	n := &node{Proc: p, t: t, cmd: p.Cmd, dataDir: dataDir, addr: p.Addr, httpAddr: p.HTTPAddr, exited: p.Exited}
 	t.Cleanup(func() {
 		n.kill()
 		if t.Failed() {
-			t.Logf("sigmaflight logs (%s):\n%s", dataDir, n.logs.String())
+			t.Logf("sigmaflight logs (%s):\n%s", dataDir, n.Logs())
 		}
 	})
-	select {
-	case <-ready:
-	case <-n.exited:
-		t.Fatalf("sigmaflight exited before serving:\n%s", n.logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sigmaflight did not report serving within 30s:\n%s", n.logs.String())
-	}
 	return n
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
-func (n *node) kill() {
-	select {
-	case <-n.exited:
-		return
-	default:
-	}
-	_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	<-n.exited
-}
+func (n *node) kill() { n.Kill() }
 
 // stop sends SIGTERM and waits for a clean exit.
 func (n *node) stop() {
@@ -135,7 +90,7 @@ func (n *node) stop() {
 		n.t.Fatalf("sigmaflight did not exit within 30s of SIGTERM")
 	}
 	if code := n.cmd.ProcessState.ExitCode(); code != 0 {
-		n.t.Fatalf("sigmaflight exited with code %d:\n%s", code, n.logs.String())
+		n.t.Fatalf("sigmaflight exited with code %d:\n%s", code, n.Logs())
 	}
 }
 

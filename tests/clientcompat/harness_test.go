@@ -5,16 +5,13 @@
 package clientcompat
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,26 +26,22 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/sigmaflight/sigmaflight/tests/nodeproc"
 )
 
 // binary is the sigmaflight binary built once by TestMain.
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sigmaflight-clientcompat-")
+	bin, cleanup, err := nodeproc.Build("../..")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "sigmaflight")
-	build := exec.Command("go", "build", "-o", binary, "../..")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build sigmaflight:", err)
-		os.Exit(1)
-	}
+	binary = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -62,13 +55,13 @@ var testUsers = []struct{ name, password, role string }{
 
 // node is a sigmaflight process started by a test.
 type node struct {
+	*nodeproc.Proc
 	t       *testing.T
 	cmd     *exec.Cmd
 	dataDir string
 	addr    string
 	http    string
 	exited  chan struct{}
-	logs    *strings.Builder
 }
 
 // startNode starts `sigmaflight serve` on a free loopback port. With auth, it writes a
@@ -99,66 +92,28 @@ func startNodeIn(t *testing.T, dataDir string, auth bool, extraArgs ...string) *
 		args = append(args, "--users", file)
 	}
 	args = append(args, extraArgs...)
-	cmd := exec.Command(binary, args...)
-	stderr, err := cmd.StderrPipe()
+	p, err := nodeproc.Start(binary, args, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{t: t, cmd: cmd, dataDir: dataDir, exited: make(chan struct{}), logs: &strings.Builder{}}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			n.logs.WriteString(line + "\n")
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"flight_sql"`
-				HTTP string `json:"http"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "sigmaflight serving" {
-				n.addr, n.http = rec.Addr, rec.HTTP
-				close(ready)
-			}
-		}
-	}()
-	go func() { _ = cmd.Wait(); close(n.exited) }()
+	n := &node{Proc: p, t: t, cmd: p.Cmd, dataDir: dataDir, addr: p.Addr, http: p.HTTPAddr, exited: p.Exited}
 	t.Cleanup(func() {
 		n.kill()
 		if t.Failed() {
-			t.Logf("sigmaflight logs:\n%s", n.logs.String())
+			t.Logf("sigmaflight logs:\n%s", n.Logs())
 		}
 	})
-	select {
-	case <-ready:
-	case <-n.exited:
-		t.Fatalf("sigmaflight exited before serving:\n%s", n.logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sigmaflight did not report serving within 30s:\n%s", n.logs.String())
-	}
 	return n
 }
 
-func (n *node) kill() {
-	select {
-	case <-n.exited:
-		return
-	default:
-	}
-	_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	<-n.exited
-}
+func (n *node) kill() { n.Kill() }
 
 // alive fails the test if the process exited.
 func (n *node) alive() {
 	n.t.Helper()
 	select {
 	case <-n.exited:
-		n.t.Fatalf("sigmaflight exited:\n%s", n.logs.String())
+		n.t.Fatalf("sigmaflight exited:\n%s", n.Logs())
 	default:
 	}
 }
