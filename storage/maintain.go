@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -358,10 +362,19 @@ func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[stri
 // (a factor of compactFanIn), compactFanIn to compactMaxInputs at a time, holding at most
 // opts.CompactRows rows together, become one segment. Scans running meanwhile keep reading
 // the old segments; new scans see the merged one; both see the same rows.
+//
+// A group whose merged segment would be too large (ErrSegmentTooLarge: a string or binary
+// column past 2 GiB) stays as it is; Compact goes on with the other groups and returns
+// that error once, naming the table and the group. It remembers the failure in memory
+// (compactState): later calls merge at most half as many of those segments at a time, or
+// none below compactFanIn, instead of reading and failing on the same group at every
+// maintenance pass. A reopened store forgets it and fails once more.
 func (t *Table) Compact(ctx context.Context) error {
 	t.maint.Lock()
 	defer t.maint.Unlock()
+	st := t.compactState()
 	t.mu.Lock()
+	st.forgetGone(t.segments)
 	epoch, schema := t.epoch, t.schema
 	type key struct {
 		w  int64
@@ -393,10 +406,18 @@ func (t *Table) Compact(ctx context.Context) error {
 		for _, c := range classes {
 			var job []*segment
 			var rows int64
+			limit := compactMaxInputs
 			for _, s := range byClass[c] {
-				if len(job) < compactMaxInputs && rows+s.meta.Rows <= t.opts.CompactRows {
+				// A segment of a group that was too large to merge caps the job
+				// holding it (see compactState); one capped at 0 is left alone.
+				lim := limit
+				if m, ok := st.maxInputs[s.meta.File]; ok {
+					lim = min(lim, m)
+				}
+				if len(job) < lim && rows+s.meta.Rows <= t.opts.CompactRows {
 					job = append(job, s)
 					rows += s.meta.Rows
+					limit = lim
 				}
 			}
 			if len(job) >= compactFanIn {
@@ -415,12 +436,100 @@ func (t *Table) Compact(ctx context.Context) error {
 			}
 		}
 	}()
+	var tooLarge []error
 	for _, job := range jobs {
-		if err := t.compactOne(ctx, epoch, schema, job); err != nil {
-			return fmt.Errorf("compact table %q: %w", t.name, err)
+		st.attempts++
+		err := t.compactOne(ctx, epoch, schema, job)
+		if errors.Is(err, ErrSegmentTooLarge) {
+			// Nothing is lost (the inputs stay listed); remember the group so that the
+			// next passes do not read and fail on it again, and merge the others.
+			tooLarge = append(tooLarge, fmt.Errorf("compact table %q: %w", t.name, st.tooLarge(job, err)))
+			continue
+		}
+		if err != nil {
+			// Still report the groups found too large: they are skipped from now on.
+			return errors.Join(append(tooLarge, fmt.Errorf("compact table %q: %w", t.name, err))...)
 		}
 	}
-	return nil
+	return errors.Join(tooLarge...)
+}
+
+// compactState is what Compact remembers about one table between calls, in memory only;
+// it is touched only under the table's maint mutex.
+type compactState struct {
+	// maxInputs caps, for each segment file of a group whose merge failed with
+	// ErrSegmentTooLarge, the number of inputs a merge holding it may have: half the
+	// failed group, or 0 (never merged) below compactFanIn. Without it every maintenance
+	// pass (once a second) picked the same group again, read all of it, failed again and
+	// logged the error, forever. Entries of segments no longer listed are dropped.
+	maxInputs map[string]int
+	// attempts counts the merges Compact started (compactOne calls), for tests.
+	attempts int64
+}
+
+// compactStates holds each table's compactState. It lives beside the table rather than
+// in it, keyed by a weak pointer, so that it does not keep a dropped or closed table
+// alive; the entry goes when the table is collected.
+var compactStates struct {
+	sync.Mutex
+	m map[weak.Pointer[Table]]*compactState
+}
+
+// compactState returns t's compaction state, creating it on first use.
+func (t *Table) compactState() *compactState {
+	key := weak.Make(t)
+	compactStates.Lock()
+	defer compactStates.Unlock()
+	if st, ok := compactStates.m[key]; ok {
+		return st
+	}
+	if compactStates.m == nil {
+		compactStates.m = map[weak.Pointer[Table]]*compactState{}
+	}
+	st := &compactState{maxInputs: map[string]int{}}
+	compactStates.m[key] = st
+	runtime.AddCleanup(t, func(k weak.Pointer[Table]) {
+		compactStates.Lock()
+		delete(compactStates.m, k)
+		compactStates.Unlock()
+	}, key)
+	return st
+}
+
+// forgetGone drops the caps of segments not in live (merged, deleted by retention or
+// replaced since), so the state stays as small as the failed groups still listed.
+func (st *compactState) forgetGone(live []*segment) {
+	if len(st.maxInputs) == 0 {
+		return
+	}
+	listed := make(map[string]bool, len(live))
+	for _, s := range live {
+		listed[s.meta.File] = true
+	}
+	maps.DeleteFunc(st.maxInputs, func(file string, _ int) bool { return !listed[file] })
+}
+
+// tooLarge records that merging job failed with err (ErrSegmentTooLarge): the next
+// merges holding any of its segments take at most half as many inputs, none if that is
+// below compactFanIn. It returns err wrapped with the group and what happens next.
+func (st *compactState) tooLarge(job []*segment, err error) error {
+	n := len(job) / 2
+	if n < compactFanIn {
+		n = 0
+	}
+	var rows int64
+	for _, s := range job {
+		rows += s.meta.Rows
+		if m, ok := st.maxInputs[s.meta.File]; !ok || n < m {
+			st.maxInputs[s.meta.File] = n
+		}
+	}
+	next := fmt.Sprintf("next time at most %d of them are merged together", n)
+	if n == 0 {
+		next = "they are not merged again until the store is reopened"
+	}
+	return fmt.Errorf("merge of %d segments (window %s, shard %d, %d rows) left undone, %s: %w",
+		len(job), time.UnixMicro(job[0].meta.Window).UTC().Format(time.RFC3339), job[0].meta.Shard, rows, next, err)
 }
 
 // sizeClass is the compaction tier of a segment of rows rows: 0 below 4,096 rows, then
