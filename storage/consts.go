@@ -81,6 +81,15 @@ const (
 	// the issue asks (64k–128k), and gives time-range pruning a finer grain.
 	defaultRowGroupRows = 64 << 10
 
+	// segmentZstdLevel is the ZSTD level of segment pages (klauspost/compress levels: 1
+	// fastest, 3 default).
+	segmentZstdLevel = 1
+
+	// compactDebtSegments: background compaction waits for sealing (see maintain) only
+	// while a table has fewer segments than this; 64 is 16 seals of 4 shards, ~4 Mi rows
+	// at the default SealRows (8 s of ingest at 500k events/s).
+	compactDebtSegments = 64
+
 	// defaultCompactRows: segments of one (window, shard) are merged while together they
 	// hold fewer rows than this.
 	defaultCompactRows = 4 << 20

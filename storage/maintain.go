@@ -369,7 +369,11 @@ func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[stri
 // (compactState): later calls merge at most half as many of those segments at a time, or
 // none below compactFanIn, instead of reading and failing on the same group at every
 // maintenance pass. A reopened store forgets it and fails once more.
-func (t *Table) Compact(ctx context.Context) error {
+func (t *Table) Compact(ctx context.Context) error { return t.compact(ctx, nil) }
+
+// compact is Compact; when yield is set it is asked before each merge, and compaction
+// stops (the rest waits for a later pass) once it says so.
+func (t *Table) compact(ctx context.Context, yield func() bool) error {
 	t.maint.Lock()
 	defer t.maint.Unlock()
 	st := t.compactState()
@@ -438,6 +442,9 @@ func (t *Table) Compact(ctx context.Context) error {
 	}()
 	var tooLarge []error
 	for _, job := range jobs {
+		if yield != nil && yield() {
+			break
+		}
 		st.attempts++
 		err := t.compactOne(ctx, epoch, schema, job)
 		if errors.Is(err, ErrSegmentTooLarge) {
@@ -547,7 +554,10 @@ func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Sche
 	var recs []arrow.RecordBatch
 	defer func() { releaseAll(recs) }()
 	for _, s := range segs {
-		r, err := openSegmentReader(ctx, s, nil, nil, false)
+		// String columns stored with dictionaries are read as such and written back
+		// through their dictionaries (segment_dict.go): each distinct value is hashed
+		// once per batch, not once per row, and no row's value is copied.
+		r, err := openSegmentReader(ctx, s, nil, nil, dictStored)
 		if err != nil {
 			return err
 		}
@@ -560,7 +570,7 @@ func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Sche
 				r.close()
 				return fmt.Errorf("read segment %s: %w", s.path, err)
 			}
-			p, err := projectBatch(t.name, schema, b)
+			p, err := projectKeepDict(t.name, schema, b)
 			b.Release()
 			if err != nil {
 				r.close()
@@ -691,12 +701,28 @@ func (t *Table) maintain(ctx context.Context, now time.Time) {
 		due = t.rows >= t.opts.SealRows && !t.closed && t.err == nil
 		t.mu.Unlock()
 	}
-	if err := t.Compact(ctx); err != nil && !quietMaintErr(err) {
+	// Compaction only makes reads cheaper; sealing bounds memory and the WAL. So it
+	// runs while sealing is caught up, and stops between merges once a seal is due
+	// again: under a burst the merges wait (the segments stay readable and nothing is
+	// lost) instead of holding the maintenance lock while the head grows to the
+	// backpressure limit; past compactDebtSegments they run anyway.
+	if err := t.compact(ctx, t.compactionMayWait); err != nil && !quietMaintErr(err) {
 		slog.Error("storage: compaction failed", "table", t.name, "err", err)
 	}
 	if _, err := t.EnforceRetention(ctx, now); err != nil && !quietMaintErr(err) {
 		slog.Error("storage: retention failed", "table", t.name, "err", err)
 	}
+}
+
+// compactionMayWait reports whether background compaction should leave the maintenance
+// lock to sealing: the head holds SealRows rows (a seal has work) and the table has fewer
+// than compactDebtSegments segments. Past that debt compaction runs even under pressure,
+// and backpressure slows ingest to what sealing and compaction sustain together, so
+// that a node never ingesting below its sealing rate does not pile up segments forever.
+func (t *Table) compactionMayWait() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rows >= t.opts.SealRows && len(t.segments) < compactDebtSegments
 }
 
 // maintenanceLoop is the store's background maintenance goroutine.

@@ -35,6 +35,14 @@ func loadOTRF(tb testing.TB, name string) *otrfEvents {
 	if v, ok := otrfCache.Load(name); ok {
 		return v.(*otrfEvents)
 	}
+	oe := decodeOTRF(tb, name)
+	otrfCache.Store(name, oe)
+	return oe
+}
+
+// decodeOTRF reads the JSON-lines recording in the named zip from otrfDir, uncached.
+func decodeOTRF(tb testing.TB, name string) *otrfEvents {
+	tb.Helper()
 	zr, err := zip.OpenReader(filepath.Join(otrfDir, name))
 	if err != nil {
 		tb.Fatalf("open OTRF recording: %v", err)
@@ -104,7 +112,6 @@ func loadOTRF(tb testing.TB, name string) *otrfEvents {
 			oe.types[k] = arrow.BinaryTypes.String
 		}
 	}
-	otrfCache.Store(name, oe)
 	return oe
 }
 

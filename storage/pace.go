@@ -64,3 +64,30 @@ func (t *Table) sealPacer() *pacer {
 		return rows < paceFullSpeedFactor*t.opts.SealRows
 	})
 }
+
+// split returns n pacers for n encoders working in parallel, each allowed share/n of the
+// wall time while yielding, so that together they take what p alone would; at full speed
+// (no yield) each runs unpaced. A nil p gives nil pacers.
+func (p *pacer) split(n int) []*pacer {
+	out := make([]*pacer, n)
+	if p == nil {
+		return out
+	}
+	for i := range out {
+		out[i] = &pacer{share: p.share / float64(n), yield: p.yield, now: p.now, sleep: p.sleep}
+	}
+	return out
+}
+
+// absorb adds the pauses of the pacers split from p to p's.
+func (p *pacer) absorb(parts []*pacer) {
+	if p == nil {
+		return
+	}
+	for _, c := range parts {
+		if c != nil {
+			p.slept += c.slept
+			p.yields += c.yields
+		}
+	}
+}

@@ -217,7 +217,11 @@ func (it *tableIterator) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		// Segments first.
 		if it.rdr == nil && it.nextSeg < len(it.segs) {
 			ss := it.segs[it.nextSeg]
-			rdr, err := openSegmentReader(ctx, ss.seg, it.schema, ss.rowGroups, it.dict)
+			dm := dictNone
+			if it.dict {
+				dm = dictStrings
+			}
+			rdr, err := openSegmentReader(ctx, ss.seg, it.schema, ss.rowGroups, dm)
 			if err != nil {
 				if ctx.Err() == nil {
 					it.tbl.suspectSegment(ss.seg)
@@ -321,6 +325,38 @@ func projectBatch(table string, schema *arrow.Schema, b arrow.RecordBatch) (arro
 	return array.NewRecordBatch(schema, cols, int64(n)), nil
 }
 
+// projectKeepDict is projectBatch for compaction: a column the batch holds as
+// dictionary<int32, T> for a table column of type T stays a dictionary (the returned
+// batch's schema says so), every other column is converted as projectBatch does.
+func projectKeepDict(table string, schema *arrow.Schema, b arrow.RecordBatch) (arrow.RecordBatch, error) {
+	n := int(b.NumRows())
+	bs := b.Schema()
+	fields := make([]arrow.Field, schema.NumFields())
+	cols := make([]arrow.Array, schema.NumFields())
+	defer releaseArrays(cols)
+	for i, f := range schema.Fields() {
+		fields[i] = f
+		ix := bs.FieldIndices(f.Name)
+		if len(ix) == 0 {
+			cols[i] = array.MakeArrayOfNull(mem, f.Type, n)
+			continue
+		}
+		c := b.Column(ix[0])
+		if dt, ok := c.DataType().(*arrow.DictionaryType); ok && dt.IndexType.ID() == arrow.INT32 && arrow.TypeEqual(dt.ValueType, f.Type) {
+			c.Retain()
+			cols[i] = c
+			fields[i].Type = dt
+			continue
+		}
+		c, err := convertForScan(c, f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("scan table %q: column %q: %w", table, f.Name, err)
+		}
+		cols[i] = c
+	}
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n)), nil
+}
+
 // convertForScan is convertArray plus dictionary encoding for dictionary targets.
 func convertForScan(arr arrow.Array, to arrow.DataType) (arrow.Array, error) {
 	dt, ok := to.(*arrow.DictionaryType)
@@ -355,9 +391,18 @@ type segmentReader struct {
 	cur  arrow.RecordBatch
 }
 
+// dictMode says which string columns a segment reader returns as dictionaries.
+type dictMode int
+
+const (
+	dictNone    dictMode = iota // none: plain utf8
+	dictStrings                 // every string column
+	dictStored                  // those stored with a dictionary page in every row group (not the plain ones, which would be hashed for nothing)
+)
+
 // openSegmentReader opens seg for reading the columns of want it has, in the row groups
-// rgs (nil: all). String columns are read as dictionaries when dict is set.
-func openSegmentReader(ctx context.Context, seg *segment, want *arrow.Schema, rgs []int, dict bool) (*segmentReader, error) {
+// rgs (nil: all), with string columns as dictionaries as dict says.
+func openSegmentReader(ctx context.Context, seg *segment, want *arrow.Schema, rgs []int, dict dictMode) (*segmentReader, error) {
 	f, err := os.Open(seg.path)
 	if err != nil {
 		return nil, fmt.Errorf("open segment %s: %w", seg.path, err)
@@ -383,7 +428,8 @@ func openSegmentReader(ctx context.Context, seg *segment, want *arrow.Schema, rg
 		}
 		start := len(leaves)
 		leaves = collectLeaves(sf, leaves)
-		if dict && sf.Field.Type.ID() == arrow.STRING && len(leaves) == start+1 {
+		if dict != dictNone && sf.Field.Type.ID() == arrow.STRING && len(leaves) == start+1 &&
+			(dict == dictStrings || storedWithDictionary(pr, leaves[start])) {
 			dictLeaves = append(dictLeaves, leaves[start])
 		}
 	}
@@ -407,6 +453,19 @@ func openSegmentReader(ctx context.Context, seg *segment, want *arrow.Schema, rg
 		return fail(err)
 	}
 	return &segmentReader{path: seg.path, f: f, rr: rr}, nil
+}
+
+// storedWithDictionary reports whether every row group of the file holds column leaf
+// with a dictionary page.
+func storedWithDictionary(pr *file.Reader, leaf int) bool {
+	md := pr.MetaData()
+	for rg := 0; rg < md.NumRowGroups(); rg++ {
+		cc, err := md.RowGroup(rg).ColumnChunk(leaf)
+		if err != nil || !cc.HasDictionaryPage() {
+			return false
+		}
+	}
+	return true
 }
 
 func collectLeaves(sf *pqarrow.SchemaField, out []int) []int {

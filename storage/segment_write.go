@@ -2,11 +2,15 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -70,64 +74,79 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 		return cmpOrdered(a.ts, b.ts)
 	})
 
-	var metas []SegmentMeta
-	cleanup := func() {
-		for _, m := range metas {
-			os.Remove(filepath.Join(dir, m.File))
-		}
-	}
-	refs := make([]rowRef, 0, n)
+	// The (window, shard) groups, each one segment, written by up to GOMAXPROCS workers
+	// (segments are independent; ids follow the group order whatever finishes first).
+	type group struct{ start, end int }
+	var groups []group
 	for start := 0; start < len(rows); {
 		w, sh := rows[start].win, rows[start].shard
 		end := start + 1
 		for end < len(rows) && rows[end].win == w && rows[end].shard == sh {
 			end++
 		}
-		refs = refs[:0]
-		for _, r := range rows[start:end] {
-			refs = append(refs, r.ref)
-		}
-		part, err := gatherBatch(ctx, schema, recs, refs, starts, pace)
-		if err != nil {
-			cleanup()
-			return nil, err
-		}
-		sts := part.Column(tsIx[0]).(*array.Timestamp).TimestampValues()
-		m, err := writeSegment(fsys, dir, segName(nextID), part, sts, opts.RowGroupRows, pace)
-		part.Release()
-		if err != nil {
-			cleanup()
-			return nil, err
-		}
-		m.Window, m.Shard = w, int(sh)
-		metas = append(metas, m)
-		nextID++
+		groups = append(groups, group{start, end})
 		start = end
-		if err := ctx.Err(); err != nil {
-			cleanup()
-			return nil, err
+	}
+	metas := make([]SegmentMeta, len(groups))
+	written := make([]bool, len(groups))
+	cleanup := func() {
+		for i, m := range metas {
+			if written[i] {
+				os.Remove(filepath.Join(dir, m.File))
+			}
 		}
+	}
+	workers := min(len(groups), runtime.GOMAXPROCS(0))
+	paces := pace.split(workers)
+	errs := make([]error, workers)
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var refs []rowRef
+			var sts []int64
+			var dicts [2]dictColumn // scratch reused by every segment of this worker
+			for !failed.Load() {
+				g := int(next.Add(1) - 1)
+				if g >= len(groups) {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					failed.Store(true)
+					return
+				}
+				refs, sts = refs[:0], sts[:0]
+				for _, r := range rows[groups[g].start:groups[g].end] {
+					refs = append(refs, r.ref)
+					sts = append(sts, r.ts)
+				}
+				m, err := writeSegment(ctx, fsys, dir, segName(nextID+uint64(g)), schema, recs, refs, starts, sts, opts.RowGroupRows, &dicts, paces[w])
+				if err != nil {
+					errs[w] = err
+					failed.Store(true)
+					return
+				}
+				first := rows[groups[g].start]
+				m.Window, m.Shard = first.win, int(first.shard)
+				metas[g], written[g] = m, true
+			}
+		}()
+	}
+	wg.Wait()
+	pace.absorb(paces)
+	if err := errors.Join(errs...); err != nil {
+		cleanup()
+		return nil, err
 	}
 	if err := syncDir(fsys, dir); err != nil {
 		cleanup()
 		return nil, err
 	}
 	return metas, nil
-}
-
-// gatherBatch returns the rows refs of recs (all in schema) as one record batch.
-func gatherBatch(ctx context.Context, schema *arrow.Schema, recs []arrow.RecordBatch, refs []rowRef, starts []int64, pace *pacer) (arrow.RecordBatch, error) {
-	cols := make([]arrow.Array, schema.NumFields())
-	defer releaseArrays(cols)
-	for i, f := range schema.Fields() {
-		c, err := gatherColumn(ctx, recs, i, f.Type, refs, starts)
-		if err != nil {
-			return nil, fmt.Errorf("gather column %q: %w", f.Name, err)
-		}
-		cols[i] = c
-		pace.step()
-	}
-	return array.NewRecordBatch(schema, cols, int64(len(refs))), nil
 }
 
 func floorDiv(a, b int64) int64 {
@@ -175,11 +194,14 @@ func shardsOf(schema *arrow.Schema, cols []arrow.Array, opts TableOptions, n int
 	return out
 }
 
-// writeSegment writes rec (sorted by ts, whose values are ts) as the Parquet file name in
-// dir, fsynced, and returns its metadata with zone maps.
-func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts []arrow.Timestamp, rgRows int64, pace *pacer) (SegmentMeta, error) {
+// writeSegment writes the rows refs of recs (each in schema; refs sorted by ts, whose
+// values are ts) as the Parquet file name in dir, fsynced, and returns its metadata with
+// zone maps. String and binary columns are written as dictionaries built straight from
+// recs (segment_dict.go); other columns are gathered into one array per row group.
+func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema *arrow.Schema, recs []arrow.RecordBatch, refs []rowRef, starts []int64, ts []int64, rgRows int64, dicts *[2]dictColumn, pace *pacer) (SegmentMeta, error) {
 	path := filepath.Join(dir, name)
-	m := SegmentMeta{File: name, Rows: rec.NumRows(), Columns: map[string]*ColumnStats{}}
+	n := int64(len(refs))
+	m := SegmentMeta{File: name, Rows: n, Columns: map[string]*ColumnStats{}}
 	f, err := fsys.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return m, fmt.Errorf("create segment %s: %w", path, err)
@@ -190,8 +212,36 @@ func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts [
 		os.Remove(path)
 		return m, err
 	}
-	props := parquet.NewWriterProperties(
+	// Only the columns holding a value in some batch this segment takes rows from are
+	// written (the ts column always is): a column absent from a segment reads as nulls
+	// (scans and compaction project segments onto the table schema) and its zone map
+	// says so. Windows events of many channels make tables of hundreds of sparse
+	// columns, most of them null in any one shard: writing those cost definition levels,
+	// pages and a dictionary per column for nothing.
+	var fields []arrow.Field
+	var colIx []int // index in schema of fields[j]
+	{
+		used := make([]bool, len(recs))
+		for _, r := range refs {
+			used[r.b] = true
+		}
+		for i, fld := range schema.Fields() {
+			keep := fld.Name == TSColumn
+			for b := 0; !keep && b < len(recs); b++ {
+				if used[b] {
+					c := recs[b].Column(i)
+					keep = c.NullN() < c.Len()
+				}
+			}
+			if keep {
+				fields = append(fields, fld)
+				colIx = append(colIx, i)
+			}
+		}
+	}
+	popts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(segmentZstdLevel),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithMaxRowGroupLength(rgRows),
 		// No Parquet min/max statistics: the zone maps are ours (columnStats, kept in the
@@ -199,27 +249,58 @@ func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts [
 		// and ~9 % of the file (page and chunk min/max of the string columns).
 		parquet.WithStats(false),
 		parquet.WithAllocator(mem),
-	)
-	fw, err := pqarrow.NewFileWriter(rec.Schema(), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	}
+	// Per column: its head sources when it is a string or binary column written as a
+	// dictionary. A column whose values are mostly distinct (a sample says) is written
+	// plain instead: a dictionary would copy and hash every value twice for nothing.
+	srcs := make([][]stringSource, len(fields))
+	plain := make([]bool, len(fields))
+	for i, fld := range fields {
+		if fld.Type.ID() == arrow.STRING || fld.Type.ID() == arrow.BINARY {
+			if s, ok := stringSources(recs, colIx[i]); ok {
+				srcs[i] = s
+				if mostlyDistinct(s, refs) {
+					plain[i] = true
+					popts = append(popts, parquet.WithDictionaryFor(fld.Name, false))
+				}
+			}
+		}
+	}
+	fw, err := pqarrow.NewFileWriter(arrow.NewSchema(fields, nil), cw, parquet.NewWriterProperties(popts...), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return fail(fmt.Errorf("write segment %s: %w", path, err))
 	}
-	n := rec.NumRows()
+	poisoned := make([]bool, len(fields))
+	segStats := make([]ColumnStats, len(fields))
 	for off := int64(0); off < n; off += rgRows {
 		end := min(off+rgRows, n)
-		part := rec.NewSlice(off, end)
+		part := refs[off:end]
+		rg := RowGroupMeta{Rows: end - off, MinTS: ts[off], MaxTS: ts[end-1], Columns: make(map[string]*ColumnStats, len(fields))}
 		// Column by column (what fw.Write does inside), pausing in between when paced.
 		err := fw.NewRowGroupChecked()
-		for i := 0; err == nil && i < int(part.NumCols()); i++ {
-			err = fw.WriteColumnData(part.Column(i))
+		for i := 0; err == nil && i < len(fields); i++ {
+			var col arrow.Array
+			var cs ColumnStats
+			if srcs[i] != nil && plain[i] {
+				col, cs, err = gatherStrings(srcs[i], part, fields[i].Type)
+			} else if srcs[i] != nil {
+				col, cs, err = dicts[i%2].build(srcs[i], part, fields[i].Type)
+			} else {
+				col, err = gatherColumn(ctx, recs, colIx[i], fields[i].Type, part, starts)
+				if err == nil {
+					cs = columnStats(col, 0, col.Len())
+				}
+			}
+			if err != nil {
+				err = fmt.Errorf("column %q: %w", fields[i].Name, err)
+				break
+			}
+			err = fw.WriteColumnData(col)
+			col.Release()
+			rg.Columns[fields[i].Name] = &cs
+			mergeStats(&segStats[i], cs, rg.Rows, off == 0, &poisoned[i])
 			pace.step()
 		}
-		rg := RowGroupMeta{Rows: end - off, MinTS: int64(ts[off]), MaxTS: int64(ts[end-1]), Columns: map[string]*ColumnStats{}}
-		for i, fld := range rec.Schema().Fields() {
-			cs := columnStats(rec.Column(i), int(off), int(end-off))
-			rg.Columns[fld.Name] = &cs
-		}
-		part.Release()
 		if err != nil {
 			return fail(fmt.Errorf("write segment %s: %w", path, err))
 		}
@@ -235,9 +316,9 @@ func writeSegment(fsys fileSystem, dir, name string, rec arrow.RecordBatch, ts [
 		return fail(fmt.Errorf("close segment %s: %w", path, err))
 	}
 	m.Bytes, m.CRC = cw.n, cw.crc
-	m.MinTS, m.MaxTS = int64(ts[0]), int64(ts[len(ts)-1])
-	for i, fld := range rec.Schema().Fields() {
-		cs := columnStats(rec.Column(i), 0, int(n))
+	m.MinTS, m.MaxTS = ts[0], ts[len(ts)-1]
+	for i, fld := range fields {
+		cs := segStats[i]
 		m.Columns[fld.Name] = &cs
 	}
 	return m, nil

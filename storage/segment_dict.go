@@ -1,0 +1,330 @@
+package storage
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// dictColumn builds the string and binary columns of a segment's row groups as
+// dictionary arrays (int32 indices + the distinct values in first-seen order) straight
+// from the head batches, in the sorted row order, without copying a row's value more
+// than once per distinct value. pqarrow writes such an array as the column chunk's
+// dictionary page and its indices (PutDictionary + WriteDictIndices): no per-row
+// []parquet.ByteArray over every row (nulls included), no second hashing of each value
+// by the encoder's memo table, no copy of the column into a gathered array first. This
+// is what made sealing ~4x cheaper (DESIGN.md, "Performance"). The zone map comes from
+// the dictionary: its entries are exactly the column's distinct non-null values.
+//
+// Its buffers are reused from row group to row group; two builders alternate between
+// consecutive columns, because pqarrow keeps a reference to the last dictionary it was
+// given until the column writer after it is opened.
+type dictColumn struct {
+	ids     map[string]int32
+	idx     []int32
+	valid   []byte
+	offsets []int32
+	values  []byte
+}
+
+// stringSource is one batch's string or binary column, unpacked for direct access:
+// plain (offsets and values of each row) or, from a compaction reading dictionary
+// pages, dictionary-encoded (indices of each row into offsets and values).
+type stringSource struct {
+	offsets []int32 // plain: per row, shifted by the array's offset; dict: per dictionary entry; nil: every row null
+	values  []byte
+	valid   []byte  // nil when the array has no nulls
+	voff    int     // bit offset of row 0 in valid
+	idx     []int32 // dict: each row's entry (shifted by the array's offset); nil for plain
+	remap   []int32 // dict: entry -> id in the dictionary being built, -1 unset
+}
+
+// stringSources unpacks column c of recs, or returns false when a batch holds it in
+// another layout (the caller then gathers it the general way).
+func stringSources(recs []arrow.RecordBatch, c int) ([]stringSource, bool) {
+	src := make([]stringSource, len(recs))
+	for b, r := range recs {
+		col := r.Column(c)
+		var s stringSource
+		d := col.Data()
+		if col.NullN() > 0 && col.NullN() < col.Len() {
+			s.valid, s.voff = d.Buffers()[0].Bytes(), d.Offset()
+		}
+		values := col
+		if da, ok := col.(*array.Dictionary); ok {
+			ix, ok := da.Indices().(*array.Int32)
+			if !ok {
+				return nil, false
+			}
+			s.idx = ix.Int32Values()
+			values = da.Dictionary()
+		}
+		switch a := values.(type) {
+		case *array.String:
+			s.offsets = a.ValueOffsets()
+		case *array.Binary:
+			s.offsets = a.ValueOffsets()
+		default:
+			return nil, false
+		}
+		if vb := values.Data().Buffers()[2]; vb != nil {
+			s.values = vb.Bytes()
+		}
+		if col.NullN() == col.Len() {
+			s.offsets, s.idx = nil, nil // every row null
+		}
+		if s.idx != nil {
+			s.remap = make([]int32, len(s.offsets)-1)
+		}
+		src[b] = s
+	}
+	return src, true
+}
+
+// value returns row i's value (pointing into the batch) and whether it is not null.
+func (s *stringSource) value(i int) (string, bool) {
+	if s.offsets == nil || (s.valid != nil && !bitutil.BitIsSet(s.valid, s.voff+i)) {
+		return "", false
+	}
+	if s.idx != nil {
+		i = int(s.idx[i])
+	}
+	lo, hi := s.offsets[i], s.offsets[i+1]
+	if hi == lo {
+		return "", true
+	}
+	return unsafe.String(&s.values[lo], int(hi-lo)), true
+}
+
+// build returns rows refs of src as a dictionary array of type dt (utf8 or binary
+// values), and the zone map of those rows. A column null in every row gets a one-entry
+// dictionary ("") that no row references, so that every column chunk has a dictionary
+// page of the usual shape.
+func (d *dictColumn) build(src []stringSource, refs []rowRef, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
+	n := len(refs)
+	if d.ids == nil {
+		d.ids = make(map[string]int32)
+	}
+	clear(d.ids)
+	d.idx = grow(d.idx, n)
+	d.valid = grow(d.valid, int(bitutil.BytesForBits(int64(n))))
+	clear(d.valid)
+	d.offsets = append(d.offsets[:0], 0)
+	d.values = d.values[:0]
+	for b := range src {
+		for j := range src[b].remap {
+			src[b].remap[j] = -1
+		}
+	}
+	nulls := 0
+	for k, ref := range refs {
+		s := &src[ref.b]
+		i := int(ref.i)
+		if s.offsets == nil || (s.valid != nil && !bitutil.BitIsSet(s.valid, s.voff+i)) {
+			d.idx[k] = 0
+			nulls++
+			continue
+		}
+		bitutil.SetBit(d.valid, k)
+		if s.idx != nil {
+			// A dictionary source: each entry is looked up once per build.
+			e := s.idx[i]
+			if id := s.remap[e]; id >= 0 {
+				d.idx[k] = id
+				continue
+			}
+			id, err := d.intern(s, int(e))
+			if err != nil {
+				return nil, ColumnStats{}, fmt.Errorf("%w (%d rows so far)", err, k+1)
+			}
+			s.remap[e] = id
+			d.idx[k] = id
+			continue
+		}
+		id, err := d.intern(s, i)
+		if err != nil {
+			return nil, ColumnStats{}, fmt.Errorf("%w (%d rows so far)", err, k+1)
+		}
+		d.idx[k] = id
+	}
+	cs := ColumnStats{Nulls: int64(nulls)}
+	if nulls == n {
+		d.offsets = append(d.offsets, 0) // the one "" entry
+	} else {
+		cs = dictStats(d.offsets, d.values, int64(nulls))
+	}
+
+	idxData := array.NewData(arrow.PrimitiveTypes.Int32, n,
+		[]*memory.Buffer{memory.NewBufferBytes(d.valid), memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(d.idx[:n]))},
+		nil, nulls, 0)
+	defer idxData.Release()
+	dictData := array.NewData(dt, len(d.offsets)-1,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(d.offsets)), memory.NewBufferBytes(d.values)},
+		nil, 0, 0)
+	defer dictData.Release()
+	indices := array.MakeFromData(idxData)
+	defer indices.Release()
+	dict := array.MakeFromData(dictData)
+	defer dict.Release()
+	return array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: dt}, indices, dict), cs, nil
+}
+
+// intern returns the id of s's value at position i of its offsets (a row of a plain
+// source, an entry of a dictionary source), adding it to the dictionary if new.
+func (d *dictColumn) intern(s *stringSource, i int) (int32, error) {
+	lo, hi := s.offsets[i], s.offsets[i+1]
+	var key string
+	if hi > lo {
+		key = unsafe.String(&s.values[lo], int(hi-lo))
+	}
+	if id, ok := d.ids[key]; ok {
+		return id, nil
+	}
+	id := int32(len(d.offsets) - 1)
+	// The key points into the source batch, which outlives this build.
+	d.ids[key] = id
+	d.values = append(d.values, key...)
+	if len(d.values) > maxGatherBytes {
+		return 0, fmt.Errorf("%w: the distinct values of a column exceed 2 GiB in one row group", ErrSegmentTooLarge)
+	}
+	d.offsets = append(d.offsets, int32(len(d.values)))
+	return id, nil
+}
+
+// gatherStrings returns rows refs of src as a plain utf8 or binary array (dt), for
+// columns written without a dictionary.
+func gatherStrings(src []stringSource, refs []rowRef, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
+	n := len(refs)
+	valid := memory.NewResizableBuffer(mem)
+	valid.Resize(int(bitutil.BytesForBits(int64(n))))
+	bits := valid.Bytes()
+	clear(bits)
+	offBuf := memory.NewResizableBuffer(mem)
+	offBuf.Resize((n + 1) * arrow.Int32SizeBytes)
+	offs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
+	total, nulls := 0, 0
+	offs[0] = 0
+	for k, ref := range refs {
+		v, ok := src[ref.b].value(int(ref.i))
+		if ok {
+			bitutil.SetBit(bits, k)
+		} else {
+			nulls++
+		}
+		total += len(v)
+		if total > maxGatherBytes {
+			releaseBuffers(valid, offBuf)
+			return nil, ColumnStats{}, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group (%d rows so far)", ErrSegmentTooLarge, k+1)
+		}
+		offs[k+1] = int32(total)
+	}
+	valBuf := memory.NewResizableBuffer(mem)
+	valBuf.Resize(total)
+	vals := valBuf.Bytes()
+	for k, ref := range refs {
+		if v, ok := src[ref.b].value(int(ref.i)); ok {
+			copy(vals[offs[k]:], v)
+		}
+	}
+	var vb *memory.Buffer
+	if nulls > 0 {
+		vb = valid
+	} else {
+		valid.Release()
+	}
+	data := array.NewData(dt, n, []*memory.Buffer{vb, offBuf, valBuf}, nil, nulls, 0)
+	defer data.Release()
+	releaseBuffers(vb, offBuf, valBuf)
+	arr := array.MakeFromData(data)
+	return arr, columnStats(arr, 0, n), nil
+}
+
+// dictStats is the zone map of a column whose distinct non-null values are the entries
+// of a dictionary (columnStats's rules: no bounds when a value is longer than
+// maxZoneStringLen).
+func dictStats(offsets []int32, values []byte, nulls int64) ColumnStats {
+	cs := ColumnStats{Nulls: nulls}
+	var lo, hi string
+	for j := 0; j+1 < len(offsets); j++ {
+		v := unsafe.String(unsafe.SliceData(values[offsets[j]:]), int(offsets[j+1]-offsets[j]))
+		if len(v) > maxZoneStringLen {
+			return cs
+		}
+		if j == 0 || v < lo {
+			lo = v
+		}
+		if j == 0 || v > hi {
+			hi = v
+		}
+	}
+	cs.Kind, cs.HasMinMax = "s", true
+	cs.MinS, cs.MaxS = cloneString(lo), cloneString(hi)
+	return cs
+}
+
+// grow returns s resized to n elements, reallocating only when its capacity is short.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/4)
+	}
+	return s[:n]
+}
+
+// mergeStats folds a row group's zone map (of rows rows) into its segment's.
+// poisoned[c] records that some row group of the column had values but no bounds, so
+// the segment has none either.
+func mergeStats(seg *ColumnStats, rg ColumnStats, rows int64, first bool, poisoned *bool) {
+	if first {
+		*seg = ColumnStats{}
+	}
+	seg.Nulls += rg.Nulls
+	if rg.Nulls == rows {
+		return // no values: bounds unchanged
+	}
+	if !rg.HasMinMax || *poisoned {
+		*poisoned = true
+		seg.HasMinMax, seg.Kind = false, ""
+		seg.MinI, seg.MaxI, seg.MinF, seg.MaxF, seg.MinS, seg.MaxS = 0, 0, 0, 0, "", ""
+		return
+	}
+	if !seg.HasMinMax {
+		nulls := seg.Nulls
+		*seg = rg
+		seg.Nulls = nulls
+		return
+	}
+	switch seg.Kind {
+	case "i":
+		seg.MinI, seg.MaxI = min(seg.MinI, rg.MinI), max(seg.MaxI, rg.MaxI)
+	case "f":
+		seg.MinF, seg.MaxF = min(seg.MinF, rg.MinF), max(seg.MaxF, rg.MaxF)
+	case "s":
+		seg.MinS, seg.MaxS = min(seg.MinS, rg.MinS), max(seg.MaxS, rg.MaxS)
+	}
+}
+
+// dictSample is how many non-null values mostlyDistinct looks at.
+const dictSample = 512
+
+// mostlyDistinct samples up to dictSample non-null values of the column, evenly spread
+// over refs, and reports whether more than half of them are distinct: a column such as
+// a rendered message or a command line, better written plain than as a dictionary.
+func mostlyDistinct(src []stringSource, refs []rowRef) bool {
+	stride := max(1, len(refs)/(4*dictSample))
+	seen := make(map[string]struct{}, dictSample)
+	sampled := 0
+	for k := 0; k < len(refs) && sampled < dictSample; k += stride {
+		ref := refs[k]
+		key, ok := src[ref.b].value(int(ref.i))
+		if !ok {
+			continue
+		}
+		seen[key] = struct{}{}
+		sampled++
+	}
+	return sampled >= 16 && len(seen)*2 > sampled
+}

@@ -1,0 +1,252 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// roundTripRow is what TestSealCompactRoundTrip writes per row and expects back.
+type roundTripRow struct {
+	host, msg, opt, extra *string
+	bin                   []byte
+	binNull               bool
+	n                     *int64
+}
+
+func strp(s string) *string { return &s }
+
+// roundTripBatch builds batch b of rows rows: id, ts, host (4 values: a dictionary),
+// msg (distinct per row: written plain), opt (mostly null, some empty strings), bin
+// (binary), n (int64 with nulls), never (null in every row) and, in odd batches only,
+// extra (a column some batches lack).
+func roundTripBatch(b, rows int, base time.Time, want map[int64]roundTripRow) arrow.RecordBatch {
+	fields := []arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: TSColumn, Type: tsType, Nullable: true},
+		{Name: "host", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "msg", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "opt", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "bin", Type: arrow.BinaryTypes.Binary, Nullable: true},
+		{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "never", Type: arrow.BinaryTypes.String, Nullable: true},
+	}
+	if b%2 == 1 {
+		fields = append(fields, arrow.Field{Name: "extra", Type: arrow.BinaryTypes.String, Nullable: true})
+	}
+	sc := arrow.NewSchema(fields, nil)
+	rb := array.NewRecordBuilder(mem, sc)
+	defer rb.Release()
+	for i := range rows {
+		id := int64(b*rows + i)
+		var r roundTripRow
+		rb.Field(0).(*array.Int64Builder).Append(id)
+		// Rows of a batch arrive out of ts order: segments sort them.
+		rb.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(base.Add(time.Duration((id*7919)%100000) * time.Millisecond).UnixMicro()))
+		if i%13 == 0 {
+			rb.Field(2).AppendNull()
+		} else {
+			r.host = strp(fmt.Sprintf("host-%d", i%4))
+			rb.Field(2).(*array.StringBuilder).Append(*r.host)
+		}
+		r.msg = strp(fmt.Sprintf("process %d started with a long and unique command line %x", id, id*2654435761))
+		rb.Field(3).(*array.StringBuilder).Append(*r.msg)
+		switch {
+		case i%10 == 3:
+			r.opt = strp("")
+			rb.Field(4).(*array.StringBuilder).Append("")
+		case i%10 == 7:
+			r.opt = strp("seven")
+			rb.Field(4).(*array.StringBuilder).Append("seven")
+		default:
+			rb.Field(4).AppendNull()
+		}
+		if i%5 == 0 {
+			r.binNull = true
+			rb.Field(5).AppendNull()
+		} else {
+			r.bin = []byte{byte(i), 0, byte(i % 3)}
+			rb.Field(5).(*array.BinaryBuilder).Append(r.bin)
+		}
+		if i%3 == 0 {
+			rb.Field(6).AppendNull()
+		} else {
+			v := id * 3
+			r.n = &v
+			rb.Field(6).(*array.Int64Builder).Append(v)
+		}
+		rb.Field(7).AppendNull()
+		if b%2 == 1 {
+			r.extra = strp(fmt.Sprintf("x%d", i%2))
+			rb.Field(8).(*array.StringBuilder).Append(*r.extra)
+		}
+		want[id] = r
+	}
+	return rb.NewRecordBatch()
+}
+
+// TestSealCompactRoundTrip checks that every value comes back exactly as written after
+// sealing (string columns as dictionaries built from the head, mostly-distinct ones
+// plain, all-null columns left out of the files) and again after compaction (which
+// reads dictionary pages and writes them back through the dictionaries), with 1 and 4
+// shards, and that string zone maps still prune.
+func TestSealCompactRoundTrip(t *testing.T) {
+	for _, shards := range []int{1, 4} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
+			s := openWith(t, t.TempDir(), Options{TableDefaults: TableOptions{Shards: shards, PartitionKeys: []string{"host"}, RowGroupRows: 700}})
+			defer mustClose(t, s)
+			ctx := context.Background()
+			base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+			want := map[int64]roundTripRow{}
+			const batches, rows = 8, 1000
+			for b := range batches {
+				rec := roundTripBatch(b, rows, base, want)
+				mustWrite(t, s, "events", rec)
+				rec.Release()
+				if err := mustTable(t, s, "events").Seal(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tbl := mustTable(t, s, "events")
+			check := func(stage string) {
+				t.Helper()
+				got := readRoundTrip(t, tbl, nil)
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d rows; want %d", stage, len(got), len(want))
+				}
+				for id, w := range want {
+					g, ok := got[id]
+					if !ok {
+						t.Fatalf("%s: row %d missing", stage, id)
+					}
+					if d := diffRow(g, w); d != "" {
+						t.Fatalf("%s: row %d: %s", stage, id, d)
+					}
+				}
+			}
+			check("sealed")
+			segsBefore := tbl.Stats().Segments
+			if err := tbl.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if st := tbl.Stats(); st.Compactions == 0 || st.Segments >= segsBefore {
+				t.Fatalf("compaction did nothing: %d compactions, %d segments (from %d)", st.Compactions, st.Segments, segsBefore)
+			}
+			check("compacted")
+
+			// Zone maps from the dictionaries: no segment holds host "zzz" or a value of
+			// the never-written column, every segment may hold host-1.
+			for _, p := range []struct {
+				pred     Predicate
+				wantRead bool
+			}{
+				{Predicate{Column: "host", Op: OpEq, Value: "zzz"}, false},
+				{Predicate{Column: "host", Op: OpLt, Value: "host-0"}, false},
+				{Predicate{Column: "never", Op: OpEq, Value: "a"}, false},
+				{Predicate{Column: "msg", Op: OpGt, Value: "process 9999 started"}, false},
+				{Predicate{Column: "host", Op: OpEq, Value: "host-1"}, true},
+			} {
+				st := scanStats(t, tbl, p.pred)
+				if (st.SegmentsScanned > 0) != p.wantRead {
+					t.Errorf("predicate %v: %d of %d segments read; want read=%v", p.pred, st.SegmentsScanned, st.Segments, p.wantRead)
+				}
+			}
+		})
+	}
+}
+
+func diffRow(g, w roundTripRow) string {
+	eq := func(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+	show := func(p *string) string {
+		if p == nil {
+			return "null"
+		}
+		return fmt.Sprintf("%q", *p)
+	}
+	switch {
+	case !eq(g.host, w.host):
+		return fmt.Sprintf("host %s; want %s", show(g.host), show(w.host))
+	case !eq(g.msg, w.msg):
+		return fmt.Sprintf("msg %s; want %s", show(g.msg), show(w.msg))
+	case !eq(g.opt, w.opt):
+		return fmt.Sprintf("opt %s; want %s", show(g.opt), show(w.opt))
+	case !eq(g.extra, w.extra):
+		return fmt.Sprintf("extra %s; want %s", show(g.extra), show(w.extra))
+	case g.binNull != w.binNull || string(g.bin) != string(w.bin):
+		return fmt.Sprintf("bin %v (null %v); want %v (null %v)", g.bin, g.binNull, w.bin, w.binNull)
+	case (g.n == nil) != (w.n == nil) || (g.n != nil && *g.n != *w.n):
+		return fmt.Sprintf("n %v; want %v", g.n, w.n)
+	}
+	return ""
+}
+
+// readRoundTrip scans every row of tbl, by id.
+func readRoundTrip(t *testing.T, tbl *Table, preds []Predicate) map[int64]roundTripRow {
+	t.Helper()
+	it, err := tbl.Scan(context.Background(), ScanOptions{Columns: []string{"id", "host", "msg", "opt", "bin", "n", "never", "extra"}, Predicates: preds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	got := map[int64]roundTripRow{}
+	str := func(a arrow.Array, i int) *string {
+		if a.IsNull(i) {
+			return nil
+		}
+		return strp(a.(*array.String).Value(i))
+	}
+	for {
+		rec, err := it.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := rec.Column(0).(*array.Int64)
+		for i := range int(rec.NumRows()) {
+			var r roundTripRow
+			r.host, r.msg, r.opt, r.extra = str(rec.Column(1), i), str(rec.Column(2), i), str(rec.Column(3), i), str(rec.Column(7), i)
+			if v := str(rec.Column(6), i); v != nil {
+				t.Fatalf("row %d: column never = %q; want null", ids.Value(i), *v)
+			}
+			if rec.Column(4).IsNull(i) {
+				r.binNull = true
+			} else {
+				r.bin = append([]byte(nil), rec.Column(4).(*array.Binary).Value(i)...)
+			}
+			if !rec.Column(5).IsNull(i) {
+				v := rec.Column(5).(*array.Int64).Value(i)
+				r.n = &v
+			}
+			if _, dup := got[ids.Value(i)]; dup {
+				t.Fatalf("row %d returned twice", ids.Value(i))
+			}
+			got[ids.Value(i)] = r
+		}
+	}
+	return got
+}
+
+func scanStats(t *testing.T, tbl *Table, p Predicate) ScanStats {
+	t.Helper()
+	it, err := tbl.Scan(context.Background(), ScanOptions{Columns: []string{"id"}, Predicates: []Predicate{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	for {
+		if _, err := it.Next(context.Background()); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return it.(StatsIterator).Stats()
+}
