@@ -198,7 +198,7 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 		recs = append(recs, r)
 	}
 	pace := t.sealPacer()
-	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, t.opts, nextID, pace)
+	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, t.opts, nextID, true, pace)
 	t.notePacer(pace)
 	if err != nil {
 		return fmt.Errorf("seal table %q: %w", t.name, err)
@@ -587,7 +587,7 @@ func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Sche
 	opts := t.opts
 	opts.Shards = 1 // all rows are of one shard already; keep the segment's shard number
 	pace := t.sealPacer()
-	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, opts, nextID, pace)
+	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, opts, nextID, false, pace)
 	t.notePacer(pace)
 	if err != nil {
 		return err

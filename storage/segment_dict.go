@@ -121,6 +121,8 @@ func (d *dictColumn) build(src []stringSource, refs []rowRef, dt arrow.DataType)
 		}
 	}
 	nulls := 0
+	var last string // the value of the last plain row interned, lastID its id
+	lastID := int32(-1)
 	for k, ref := range refs {
 		s := &src[ref.b]
 		i := int(ref.i)
@@ -145,11 +147,23 @@ func (d *dictColumn) build(src []stringSource, refs []rowRef, dt arrow.DataType)
 			d.idx[k] = id
 			continue
 		}
+		// Rows in ts order repeat the previous row's value often (the same host,
+		// channel, image in a run): compare before hashing.
+		if lo, hi := s.offsets[i], s.offsets[i+1]; lastID >= 0 && int(hi-lo) == len(last) && string(s.values[lo:hi]) == last {
+			d.idx[k] = lastID
+			continue
+		}
 		id, err := d.intern(s, i)
 		if err != nil {
 			return nil, ColumnStats{}, fmt.Errorf("%w (%d rows so far)", err, k+1)
 		}
 		d.idx[k] = id
+		lastID = id
+		if lo, hi := s.offsets[i], s.offsets[i+1]; hi > lo {
+			last = unsafe.String(&s.values[lo], int(hi-lo))
+		} else {
+			last = ""
+		}
 	}
 	cs := ColumnStats{Nulls: int64(nulls)}
 	if nulls == n {
@@ -195,50 +209,43 @@ func (d *dictColumn) intern(s *stringSource, i int) (int32, error) {
 	return id, nil
 }
 
-// gatherStrings returns rows refs of src as a plain utf8 or binary array (dt), for
-// columns written without a dictionary.
-func gatherStrings(src []stringSource, refs []rowRef, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
+// plainColumn is the scratch of gatherStrings, reused from row group to row group and
+// segment to segment by one worker: pqarrow copies a plain column's values into its
+// pages before WriteColumnData returns, so the buffers are free again after it.
+type plainColumn struct {
+	valid   []byte
+	offsets []int32
+	values  []byte
+}
+
+// gatherStrings returns rows refs of src as a plain utf8 or binary array (dt) in p's
+// buffers (valid until the next call), for columns written without a dictionary.
+func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
 	n := len(refs)
-	valid := memory.NewResizableBuffer(mem)
-	valid.Resize(int(bitutil.BytesForBits(int64(n))))
-	bits := valid.Bytes()
-	clear(bits)
-	offBuf := memory.NewResizableBuffer(mem)
-	offBuf.Resize((n + 1) * arrow.Int32SizeBytes)
-	offs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
-	total, nulls := 0, 0
-	offs[0] = 0
+	p.valid = grow(p.valid, int(bitutil.BytesForBits(int64(n))))
+	clear(p.valid)
+	p.offsets = append(p.offsets[:0], 0)
+	p.values = p.values[:0]
+	nulls := 0
 	for k, ref := range refs {
 		v, ok := src[ref.b].value(int(ref.i))
 		if ok {
-			bitutil.SetBit(bits, k)
+			bitutil.SetBit(p.valid, k)
+			p.values = append(p.values, v...)
+			if len(p.values) > maxGatherBytes {
+				return nil, ColumnStats{}, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group (%d rows so far)", ErrSegmentTooLarge, k+1)
+			}
 		} else {
 			nulls++
 		}
-		total += len(v)
-		if total > maxGatherBytes {
-			releaseBuffers(valid, offBuf)
-			return nil, ColumnStats{}, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group (%d rows so far)", ErrSegmentTooLarge, k+1)
-		}
-		offs[k+1] = int32(total)
-	}
-	valBuf := memory.NewResizableBuffer(mem)
-	valBuf.Resize(total)
-	vals := valBuf.Bytes()
-	for k, ref := range refs {
-		if v, ok := src[ref.b].value(int(ref.i)); ok {
-			copy(vals[offs[k]:], v)
-		}
+		p.offsets = append(p.offsets, int32(len(p.values)))
 	}
 	var vb *memory.Buffer
 	if nulls > 0 {
-		vb = valid
-	} else {
-		valid.Release()
+		vb = memory.NewBufferBytes(p.valid)
 	}
-	data := array.NewData(dt, n, []*memory.Buffer{vb, offBuf, valBuf}, nil, nulls, 0)
+	data := array.NewData(dt, n, []*memory.Buffer{vb, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(p.offsets)), memory.NewBufferBytes(p.values)}, nil, nulls, 0)
 	defer data.Release()
-	releaseBuffers(vb, offBuf, valBuf)
 	arr := array.MakeFromData(data)
 	return arr, columnStats(arr, 0, n), nil
 }

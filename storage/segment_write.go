@@ -28,7 +28,7 @@ func segName(id uint64) string { return fmt.Sprintf("%s%016d%s", segPrefix, id, 
 // opts.RowGroupRows rows. Every file is fsynced and the directory too; the metadata is
 // returned in (window, shard) order. nextID is the first segment id to use; on error the
 // files written so far are removed.
-func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, nextID uint64, pace *pacer) ([]SegmentMeta, error) {
+func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, nextID uint64, split bool, pace *pacer) ([]SegmentMeta, error) {
 	var n int64
 	for _, r := range recs {
 		n += r.NumRows()
@@ -76,16 +76,29 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 
 	// The (window, shard) groups, each one segment, written by up to GOMAXPROCS workers
 	// (segments are independent; ids follow the group order whatever finishes first).
+	// With split, a group holding more than its share of the rows (one host sending
+	// most of the events: one shard) is cut into consecutive ts ranges of at most
+	// max(RowGroupRows, rows / workers) rows, so that every worker has a segment to
+	// write instead of one writing the whole seal.
 	type group struct{ start, end int }
 	var groups []group
+	procs := runtime.GOMAXPROCS(0)
+	piece := len(rows)
+	if split {
+		piece = max(int(opts.RowGroupRows), (len(rows)+procs-1)/procs)
+	}
 	for start := 0; start < len(rows); {
 		w, sh := rows[start].win, rows[start].shard
 		end := start + 1
 		for end < len(rows) && rows[end].win == w && rows[end].shard == sh {
 			end++
 		}
-		groups = append(groups, group{start, end})
-		start = end
+		for n := end - start; start < end; {
+			parts := (n + piece - 1) / piece
+			next := min(end, start+(n+parts-1)/parts)
+			groups = append(groups, group{start, next})
+			start = next
+		}
 	}
 	metas := make([]SegmentMeta, len(groups))
 	written := make([]bool, len(groups))
@@ -96,7 +109,7 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			}
 		}
 	}
-	workers := min(len(groups), runtime.GOMAXPROCS(0))
+	workers := min(len(groups), procs)
 	paces := pace.split(workers)
 	errs := make([]error, workers)
 	var next atomic.Int64
@@ -108,7 +121,8 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			defer wg.Done()
 			var refs []rowRef
 			var sts []int64
-			var dicts [2]dictColumn // scratch reused by every segment of this worker
+			scratch := scratchPool.Get().(*segScratch) // reused by every segment of this worker
+			defer scratchPool.Put(scratch)
 			for !failed.Load() {
 				g := int(next.Add(1) - 1)
 				if g >= len(groups) {
@@ -124,7 +138,7 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 					refs = append(refs, r.ref)
 					sts = append(sts, r.ts)
 				}
-				m, err := writeSegment(ctx, fsys, dir, segName(nextID+uint64(g)), schema, recs, refs, starts, sts, opts.RowGroupRows, &dicts, paces[w])
+				m, err := writeSegment(ctx, fsys, dir, segName(nextID+uint64(g)), schema, recs, refs, starts, sts, opts.RowGroupRows, scratch, paces[w])
 				if err != nil {
 					errs[w] = err
 					failed.Store(true)
@@ -198,7 +212,7 @@ func shardsOf(schema *arrow.Schema, cols []arrow.Array, opts TableOptions, n int
 // values are ts) as the Parquet file name in dir, fsynced, and returns its metadata with
 // zone maps. String and binary columns are written as dictionaries built straight from
 // recs (segment_dict.go); other columns are gathered into one array per row group.
-func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema *arrow.Schema, recs []arrow.RecordBatch, refs []rowRef, starts []int64, ts []int64, rgRows int64, dicts *[2]dictColumn, pace *pacer) (SegmentMeta, error) {
+func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema *arrow.Schema, recs []arrow.RecordBatch, refs []rowRef, starts []int64, ts []int64, rgRows int64, scratch *segScratch, pace *pacer) (SegmentMeta, error) {
 	path := filepath.Join(dir, name)
 	n := int64(len(refs))
 	m := SegmentMeta{File: name, Rows: n, Columns: map[string]*ColumnStats{}}
@@ -282,9 +296,9 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 			var col arrow.Array
 			var cs ColumnStats
 			if srcs[i] != nil && plain[i] {
-				col, cs, err = gatherStrings(srcs[i], part, fields[i].Type)
+				col, cs, err = scratch.plain.gatherStrings(srcs[i], part, fields[i].Type)
 			} else if srcs[i] != nil {
-				col, cs, err = dicts[i%2].build(srcs[i], part, fields[i].Type)
+				col, cs, err = scratch.dicts[i%2].build(srcs[i], part, fields[i].Type)
 			} else {
 				col, err = gatherColumn(ctx, recs, colIx[i], fields[i].Type, part, starts)
 				if err == nil {
@@ -323,6 +337,19 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 	}
 	return m, nil
 }
+
+// segScratch is what one segment writer reuses from column to column and segment to
+// segment: two dictionary builders (alternating between consecutive columns, because
+// pqarrow keeps the last dictionary it was given until the next column starts) and the
+// plain gather's buffers.
+type segScratch struct {
+	dicts [2]dictColumn
+	plain plainColumn
+}
+
+// scratchPool keeps segment writers' scratch between seals: grown to a row group's
+// values once, not at every seal (growing it was a tenth of the seal's CPU).
+var scratchPool = sync.Pool{New: func() any { return new(segScratch) }}
 
 // countingWriter counts and checksums the bytes written through it and hides the file's Close from the
 // Parquet writer, which would otherwise close it before the fsync.
