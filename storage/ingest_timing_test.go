@@ -182,8 +182,10 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 // default thresholds running in the background (it starts after 256 Ki rows):
 //
 //   - rate=250k: 250,000 events/s, half of issue 5's 500,000 events/s target;
+//
 //   - rate=250k/seal=deferred: the same with no seal during the run (the write path
 //     alone: what sealing's competition for the CPU costs is the difference);
+//
 //   - rate=halfmax: half the maximum rate of one writer, measured first (untimed).
 //
 //   - rate=250k/batch=1024: the same offered as 1,024-event batches (what collectors such
