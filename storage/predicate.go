@@ -136,7 +136,7 @@ func (a zoneValue) cmp(b zoneValue) (int, bool) {
 	return 0, false
 }
 
-func cmpOrdered[T int64 | float64 | string](a, b T) int {
+func cmpOrdered[T int64 | uint32 | float64 | string](a, b T) int {
 	switch {
 	case a < b:
 		return -1

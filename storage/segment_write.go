@@ -64,14 +64,22 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			rows = append(rows, keyed{rowRef{uint32(b), uint32(i)}, floorDiv(int64(ts[i]), win) * win, shards[i], int64(ts[i])})
 		}
 	}
-	slices.SortStableFunc(rows, func(a, b keyed) int {
+	// (window, shard, ts), ties in arrival order: the order a stable sort gives, from an
+	// unstable one over unique keys (SortStableFunc's merges took 5 % of a seal's CPU).
+	slices.SortFunc(rows, func(a, b keyed) int {
 		if a.win != b.win {
 			return cmpOrdered(a.win, b.win)
 		}
 		if a.shard != b.shard {
 			return int(a.shard) - int(b.shard)
 		}
-		return cmpOrdered(a.ts, b.ts)
+		if a.ts != b.ts {
+			return cmpOrdered(a.ts, b.ts)
+		}
+		if a.ref.b != b.ref.b {
+			return cmpOrdered(a.ref.b, b.ref.b)
+		}
+		return cmpOrdered(a.ref.i, b.ref.i)
 	})
 
 	// The (window, shard) groups, each one segment, written by up to GOMAXPROCS workers
