@@ -103,6 +103,15 @@ func (osFS) SyncDir(dir string) error { return osSyncDir(dir) }
 // version may be found after a crash, and the caller must cope with both.
 func writeFileSync(fsys fileSystem, path string, data []byte) error {
 	tmp := path + tmpSuffix
+	if err := writeTempSync(fsys, tmp, data); err != nil {
+		return err
+	}
+	return renameSync(fsys, tmp, path)
+}
+
+// writeTempSync writes data to tmp (created or truncated) and fsyncs it; on error tmp
+// is removed.
+func writeTempSync(fsys fileSystem, tmp string, data []byte) error {
 	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
@@ -121,6 +130,13 @@ func writeFileSync(fsys fileSystem, path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("close %s: %w", tmp, err)
 	}
+	return nil
+}
+
+// renameSync renames the fsynced tmp to path and fsyncs the directory. A failed rename
+// removes tmp; a failed directory fsync after it returns errAfterRename (the disk may
+// hold either file under path after a crash).
+func renameSync(fsys fileSystem, tmp, path string) error {
 	if err := fsys.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("rename %s to %s: %w", tmp, path, err)
