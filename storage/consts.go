@@ -86,8 +86,8 @@ const (
 	segmentZstdLevel = 1
 
 	// compactDebtSegments: background compaction waits for sealing (see maintain) only
-	// while a table has fewer segments than this; 64 is 16 seals of 4 shards, ~4 Mi rows
-	// at the default SealRows (8 s of ingest at 500k events/s).
+	// while fewer segments than this wait in due merges; 64 is 16 seals of 4 shards,
+	// ~4 Mi rows at the default SealRows (8 s of ingest at 500k events/s).
 	compactDebtSegments = 64
 
 	// defaultCompactRows: segments of one (window, shard) are merged while together they

@@ -189,7 +189,7 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 	nextID := t.man.NextSegment
 	t.mu.Unlock()
 	recs := make([]arrow.RecordBatch, 0, len(prefix))
-	defer releaseAll(recs)
+	defer func() { releaseAll(recs) }()
 	for _, b := range prefix {
 		r, err := projectBatch(t.name, schema, b)
 		b.Release()
@@ -397,9 +397,10 @@ func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[stri
 // maintenance pass. A reopened store forgets it and fails once more.
 func (t *Table) Compact(ctx context.Context) error { return t.compact(ctx, nil) }
 
-// compact is Compact; when yield is set it is asked before each merge, and compaction
-// stops (the rest waits for a later pass) once it says so.
-func (t *Table) compact(ctx context.Context, yield func() bool) error {
+// compact is Compact; when mayWait is set it is asked before each merge, with the
+// number of segments the merges not done yet would take, and compaction stops (the rest
+// waits for a later pass) once it says so.
+func (t *Table) compact(ctx context.Context, mayWait func(pending int) bool) error {
 	t.maint.Lock()
 	defer t.maint.Unlock()
 	st := t.compactState()
@@ -467,10 +468,15 @@ func (t *Table) compact(ctx context.Context, yield func() bool) error {
 		}
 	}()
 	var tooLarge []error
+	pending := 0
 	for _, job := range jobs {
-		if yield != nil && yield() {
+		pending += len(job)
+	}
+	for _, job := range jobs {
+		if mayWait != nil && mayWait(pending) {
 			break
 		}
+		pending -= len(job)
 		st.attempts++
 		err := t.compactOne(ctx, epoch, schema, job)
 		if errors.Is(err, ErrSegmentTooLarge) {
@@ -741,14 +747,15 @@ func (t *Table) maintain(ctx context.Context, now time.Time) {
 }
 
 // compactionMayWait reports whether background compaction should leave the maintenance
-// lock to sealing: the head holds SealRows rows (a seal has work) and the table has fewer
-// than compactDebtSegments segments. Past that debt compaction runs even under pressure,
-// and backpressure slows ingest to what sealing and compaction sustain together, so
-// that a node never ingesting below its sealing rate does not pile up segments forever.
-func (t *Table) compactionMayWait() bool {
+// lock to sealing: the head holds SealRows rows (a seal has work) and fewer than
+// compactDebtSegments segments wait in due merges (pending; segments already merged as
+// far as they go do not count). Past that debt compaction runs even under pressure, and
+// backpressure slows ingest to what sealing and compaction sustain together, so that a
+// node never ingesting below its sealing rate does not pile up segments forever.
+func (t *Table) compactionMayWait(pending int) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.rows >= t.opts.SealRows && len(t.segments) < compactDebtSegments
+	return t.rows >= t.opts.SealRows && pending < compactDebtSegments
 }
 
 // maintenanceLoop is the store's background maintenance goroutine.

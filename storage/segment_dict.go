@@ -317,11 +317,11 @@ func mergeStats(seg *ColumnStats, rg ColumnStats, rows int64, first bool, poison
 // dictSample is how many non-null values mostlyDistinct looks at.
 const dictSample = 512
 
-// mostlyDistinct samples up to dictSample non-null values of the column, evenly spread
-// over refs, and reports whether more than half of them are distinct: a column such as
+// mostlyDistinct samples up to dictSample non-null values of the column, at an even
+// stride over refs, and reports whether more than half of them are distinct: a column such as
 // a rendered message or a command line, better written plain than as a dictionary.
 func mostlyDistinct(src []stringSource, refs []rowRef) bool {
-	stride := max(1, len(refs)/(4*dictSample))
+	stride := max(1, len(refs)/dictSample)
 	seen := make(map[string]struct{}, dictSample)
 	sampled := 0
 	for k := 0; k < len(refs) && sampled < dictSample; k += stride {
@@ -334,4 +334,32 @@ func mostlyDistinct(src []stringSource, refs []rowRef) bool {
 		sampled++
 	}
 	return sampled >= 16 && len(seen)*2 > sampled
+}
+
+// maxDictPageBytes bounds what a dictionary column may hold in one row group: its
+// distinct values plus 4 bytes per entry make the dictionary page, whose size Parquet
+// keeps in an int32 (arrow-go does not check it: a page past 2 GiB is written with a
+// negative size no reader opens). pqarrow's own fallback to plain never happens on the
+// dictionary path, so a column that might pass this is written plain (dictionaryFits).
+// A variable so tests can lower it.
+var maxDictPageBytes = 1 << 30
+
+// dictionaryFits reports whether a dictionary of the column over refs surely stays
+// under maxDictPageBytes in any row group: a bound from the value bytes of the batches
+// refs take rows from (a dictionary holds each distinct value once), plus 4 bytes per row.
+func dictionaryFits(src []stringSource, refs []rowRef) bool {
+	used := make([]bool, len(src))
+	for _, r := range refs {
+		used[r.b] = true
+	}
+	bound := 4 * len(refs)
+	for b, s := range src {
+		if used[b] && s.offsets != nil {
+			bound += int(s.offsets[len(s.offsets)-1] - s.offsets[0])
+			if bound > maxDictPageBytes {
+				return false
+			}
+		}
+	}
+	return bound <= maxDictPageBytes
 }

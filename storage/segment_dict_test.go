@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet/file"
 )
 
 // roundTripRow is what TestSealCompactRoundTrip writes per row and expects back.
@@ -249,4 +253,79 @@ func scanStats(t *testing.T, tbl *Table, p Predicate) ScanStats {
 		}
 	}
 	return it.(StatsIterator).Stats()
+}
+
+// TestDictionaryTooLargeWrittenPlain: a string column whose values could make a
+// dictionary page past maxDictPageBytes in a row group (lowered here to 16 KiB; the real
+// bound keeps the page's int32 size from overflowing, which arrow-go does not check) is
+// written plain even though its values repeat, and reads back whole; under the bound the
+// same column gets a dictionary page.
+func TestDictionaryTooLargeWrittenPlain(t *testing.T) {
+	for _, limit := range []int{16 << 10, 1 << 30} {
+		t.Run(fmt.Sprintf("limit=%d", limit), func(t *testing.T) {
+			defer func(v int) { maxDictPageBytes = v }(maxDictPageBytes)
+			maxDictPageBytes = limit
+			s := openWith(t, t.TempDir(), Options{TableDefaults: TableOptions{Shards: 1}})
+			defer mustClose(t, s)
+			b := array.NewStringBuilder(mem)
+			ts := array.NewTimestampBuilder(mem, tsType)
+			var want []string
+			for i := range 2000 {
+				v := fmt.Sprintf("%d-%s", i%10, strings.Repeat("x", 1000)) // 10 distinct values of ~1 KB
+				want = append(want, v)
+				b.Append(v)
+				ts.Append(arrow.Timestamp(time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC).UnixMicro()))
+			}
+			vc, tc := b.NewArray(), ts.NewArray()
+			sc := arrow.NewSchema([]arrow.Field{{Name: TSColumn, Type: tsType, Nullable: true}, {Name: "v", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+			rec := array.NewRecordBatch(sc, []arrow.Array{tc, vc}, 2000)
+			vc.Release()
+			tc.Release()
+			mustWrite(t, s, "t", rec)
+			rec.Release()
+			tbl := mustTable(t, s, "t")
+			if err := tbl.Seal(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			segs := tbl.Segments()
+			if len(segs) != 1 {
+				t.Fatalf("%d segments; want 1", len(segs))
+			}
+			f, err := os.Open(filepath.Join(tbl.dir, segs[0].File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr, err := file.NewParquetReader(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf := pr.MetaData().Schema.ColumnIndexByName("v")
+			dict := storedWithDictionary(pr, leaf)
+			pr.Close()
+			if wantDict := limit > 1<<20; dict != wantDict {
+				t.Fatalf("column v stored with a dictionary page: %v; want %v", dict, wantDict)
+			}
+			var got []string
+			for _, r := range scanRows(t, tbl, []string{"v"}) {
+				got = append(got, r["v"].(string))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("values read back differ (%d rows; want %d)", len(got), len(want))
+			}
+		})
+	}
+}
+
+// TestZoneMapLongStringKeepsNoPointer: a zone whose strings pass maxZoneStringLen keeps
+// no bounds and no string pointing into the array (whose buffers a seal reuses: the
+// manifest's bytes changed under a later seal, and the race detector saw it).
+func TestZoneMapLongStringKeepsNoPointer(t *testing.T) {
+	b := array.NewStringBuilder(mem)
+	b.AppendValues([]string{"a", strings.Repeat("z", maxZoneStringLen+1), "m"}, nil)
+	arr := b.NewArray()
+	defer arr.Release()
+	cs := columnStats(arr, 0, arr.Len())
+	if cs.HasMinMax || cs.MinS != "" || cs.MaxS != "" {
+		t.Fatalf("zone map %+v; want no bounds and empty MinS/MaxS", cs)
+	}
 }

@@ -281,7 +281,7 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 		if fld.Type.ID() == arrow.STRING || fld.Type.ID() == arrow.BINARY {
 			if s, ok := stringSources(recs, colIx[i]); ok {
 				srcs[i] = s
-				if mostlyDistinct(s, refs) {
+				if !dictionaryFits(s, refs) || mostlyDistinct(s, refs) {
 					plain[i] = true
 					popts = append(popts, parquet.WithDictionaryFor(fld.Name, false))
 				}

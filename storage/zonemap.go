@@ -75,7 +75,10 @@ func columnStats(arr arrow.Array, off, n int) ColumnStats {
 			}
 			v := a.Value(i)
 			if len(v) > maxZoneStringLen {
-				return cs // no usable bound; see ColumnStats
+				// No usable bound; see ColumnStats. MinS/MaxS may point into arr
+				// (whose buffers can be reused after this returns): drop them.
+				cs.MinS, cs.MaxS = "", ""
+				return cs
 			}
 			if first || v < cs.MinS {
 				cs.MinS = v

@@ -23,6 +23,10 @@ type segmentZstd struct {
 var zstdEncoders sync.Map // zstd.EncoderLevel -> *sync.Pool of *zstd.Encoder
 
 func zstdEncoder(level zstd.EncoderLevel) (*zstd.Encoder, *sync.Pool) {
+	if p, ok := zstdEncoders.Load(level); ok {
+		pool := p.(*sync.Pool)
+		return pool.Get().(*zstd.Encoder), pool
+	}
 	p, _ := zstdEncoders.LoadOrStore(level, &sync.Pool{New: func() any {
 		enc, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(level),
 			zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
