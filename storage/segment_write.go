@@ -22,12 +22,14 @@ import (
 // segName is the file name of segment id.
 func segName(id uint64) string { return fmt.Sprintf("%s%016d%s", segPrefix, id, segSuffix) }
 
-// buildSegments writes recs (each already in the table schema, with a ts column) as
-// segments: rows are grouped by (window, shard), sorted by ts within a group, and each
-// group becomes one Parquet file with ZSTD, dictionary-encoded columns and row groups of
+// buildSegments writes recs (each in the table schema, string columns plain or, from a
+// compaction, dictionary-encoded; with a ts column) as segments: rows are grouped by
+// (window, shard), sorted by ts within a group, and each group becomes one Parquet file
+// (with split, a group larger than its share becomes several, consecutive in ts) with
+// ZSTD, dictionary or plain string columns (segment_dict.go) and row groups of
 // opts.RowGroupRows rows. Every file is fsynced and the directory too; the metadata is
-// returned in (window, shard) order. nextID is the first segment id to use; on error the
-// files written so far are removed.
+// returned in (window, shard, ts) order. nextID is the first segment id to use; on error
+// the files written so far are removed.
 func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, nextID uint64, split bool, pace *pacer) ([]SegmentMeta, error) {
 	var n int64
 	for _, r := range recs {
