@@ -190,8 +190,10 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 	t.mu.Unlock()
 	recs := make([]arrow.RecordBatch, 0, len(prefix))
 	defer func() { releaseAll(recs) }()
+	nulls := nullArrays{}
+	defer nulls.release()
 	for _, b := range prefix {
-		r, err := projectBatch(t.name, schema, b)
+		r, err := projectBatchNulls(t.name, schema, b, nulls)
 		b.Release()
 		if err != nil {
 			return err

@@ -306,6 +306,41 @@ func (it *tableIterator) Close() {
 // is widened, and string columns become dictionaries where schema says so. The result is
 // owned by the caller; b is not released.
 func projectBatch(table string, schema *arrow.Schema, b arrow.RecordBatch) (arrow.RecordBatch, error) {
+	return projectBatchNulls(table, schema, b, nil)
+}
+
+// nullArrays shares one all-null array per (type, length) between the batches one
+// caller projects: a seal of Windows events from many channels projects each head
+// batch onto a table of hundreds of columns, most absent from the batch, and built a
+// fresh null array (offsets and validity zeroed) for each: hundreds of MB of garbage
+// per seal. Arrays are immutable, so sharing them is safe; release drops the cache's
+// references.
+type nullArrays map[nullKey]arrow.Array
+
+type nullKey struct {
+	fp string
+	n  int
+}
+
+func (c nullArrays) get(dt arrow.DataType, n int) arrow.Array {
+	k := nullKey{dt.Fingerprint(), n}
+	a, ok := c[k]
+	if !ok {
+		a = array.MakeArrayOfNull(mem, dt, n)
+		c[k] = a
+	}
+	a.Retain()
+	return a
+}
+
+func (c nullArrays) release() {
+	for _, a := range c {
+		a.Release()
+	}
+}
+
+// projectBatchNulls is projectBatch taking absent columns from nulls (nil: fresh).
+func projectBatchNulls(table string, schema *arrow.Schema, b arrow.RecordBatch, nulls nullArrays) (arrow.RecordBatch, error) {
 	n := int(b.NumRows())
 	bs := b.Schema()
 	cols := make([]arrow.Array, schema.NumFields())
@@ -313,7 +348,11 @@ func projectBatch(table string, schema *arrow.Schema, b arrow.RecordBatch) (arro
 	for i, f := range schema.Fields() {
 		ix := bs.FieldIndices(f.Name)
 		if len(ix) == 0 {
-			cols[i] = array.MakeArrayOfNull(mem, f.Type, n)
+			if nulls != nil {
+				cols[i] = nulls.get(f.Type, n)
+			} else {
+				cols[i] = array.MakeArrayOfNull(mem, f.Type, n)
+			}
 			continue
 		}
 		c, err := convertForScan(b.Column(ix[0]), f.Type)
