@@ -224,6 +224,23 @@ func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, dt arrow.
 	n := len(refs)
 	p.valid = grow(p.valid, int(bitutil.BytesForBits(int64(n))))
 	clear(p.valid)
+	// Size the buffers exactly first: appending grew them by doubling, copying the
+	// values again and again (a tenth of the seal's CPU; the pool does not keep them
+	// across the frequent GCs of a busy ingest).
+	total := 0
+	for _, ref := range refs {
+		v, _ := src[ref.b].value(int(ref.i))
+		total += len(v)
+	}
+	if total > maxGatherBytes {
+		return nil, ColumnStats{}, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group", ErrSegmentTooLarge)
+	}
+	if cap(p.values) < total {
+		p.values = make([]byte, 0, total)
+	}
+	if cap(p.offsets) < n+1 {
+		p.offsets = make([]int32, 0, n+1)
+	}
 	p.offsets = append(p.offsets[:0], 0)
 	p.values = p.values[:0]
 	nulls := 0
@@ -232,9 +249,6 @@ func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, dt arrow.
 		if ok {
 			bitutil.SetBit(p.valid, k)
 			p.values = append(p.values, v...)
-			if len(p.values) > maxGatherBytes {
-				return nil, ColumnStats{}, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group (%d rows so far)", ErrSegmentTooLarge, k+1)
-			}
 		} else {
 			nulls++
 		}
@@ -346,12 +360,9 @@ var maxDictPageBytes = 1 << 30
 
 // dictionaryFits reports whether a dictionary of the column over refs surely stays
 // under maxDictPageBytes in any row group: a bound from the value bytes of the batches
-// refs take rows from (a dictionary holds each distinct value once), plus 4 bytes per row.
-func dictionaryFits(src []stringSource, refs []rowRef) bool {
-	used := make([]bool, len(src))
-	for _, r := range refs {
-		used[r.b] = true
-	}
+// refs take rows from (used[b]; a dictionary holds each distinct value once), plus 4
+// bytes per row.
+func dictionaryFits(src []stringSource, refs []rowRef, used []bool) bool {
 	bound := 4 * len(refs)
 	for b, s := range src {
 		if used[b] && s.offsets != nil {

@@ -243,12 +243,12 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 	// columns, most of them null in any one shard: writing those cost definition levels,
 	// pages and a dictionary per column for nothing.
 	var fields []arrow.Field
-	var colIx []int // index in schema of fields[j]
+	var colIx []int                 // index in schema of fields[j]
+	used := make([]bool, len(recs)) // the batches refs take rows from
+	for _, r := range refs {
+		used[r.b] = true
+	}
 	{
-		used := make([]bool, len(recs))
-		for _, r := range refs {
-			used[r.b] = true
-		}
 		for i, fld := range schema.Fields() {
 			keep := fld.Name == TSColumn
 			for b := 0; !keep && b < len(recs); b++ {
@@ -283,7 +283,7 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 		if fld.Type.ID() == arrow.STRING || fld.Type.ID() == arrow.BINARY {
 			if s, ok := stringSources(recs, colIx[i]); ok {
 				srcs[i] = s
-				if !dictionaryFits(s, refs) || mostlyDistinct(s, refs) {
+				if !dictionaryFits(s, refs, used) || mostlyDistinct(s, refs) {
 					plain[i] = true
 					popts = append(popts, parquet.WithDictionaryFor(fld.Name, false))
 				}
