@@ -71,7 +71,7 @@ func fullBatches(oe *otrfEvents, rows int) []arrow.RecordBatch {
 //   - seal=deferred: no seal during the run: the capacity of the write path alone (WAL
 //     encoding, write, fsync, head), what a node absorbs in bursts.
 //
-// data=corpus is the same over the whole OTRF corpus (~148k distinct events of 43
+// data=corpus is the same over the whole OTRF corpus (~148k distinct events of 28
 // recordings, 2.4 KB of JSON each, ~300 columns; see loadCorpus) instead of one recording
 // repeated: what sealing meets when values do not repeat.
 func BenchmarkIngest(b *testing.B) {
@@ -386,7 +386,7 @@ func BenchmarkSeal(b *testing.B) {
 }
 
 // BenchmarkSealHead measures sealing a large head of distinct events, what the
-// background seal does under sustained ingest: the whole OTRF corpus (~148k events of 43
+// background seal does under sustained ingest: the whole OTRF corpus (~148k events of 28
 // recordings, one 1-minute window, 4 shards: segments of ~37k rows), and reports events
 // per second and per CPU-second (the seal's CPU cost bounds the sustained ingest rate)
 // and the on-disk size against the raw JSON.
