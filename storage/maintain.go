@@ -11,12 +11,9 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
-	"weak"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -508,33 +505,12 @@ type compactState struct {
 	attempts int64
 }
 
-// compactStates holds each table's compactState. It lives beside the table rather than
-// in it, keyed by a weak pointer, so that it does not keep a dropped or closed table
-// alive; the entry goes when the table is collected.
-var compactStates struct {
-	sync.Mutex
-	m map[weak.Pointer[Table]]*compactState
-}
-
-// compactState returns t's compaction state, creating it on first use.
+// compactState returns t's compaction state (t.compaction, under t.maint).
 func (t *Table) compactState() *compactState {
-	key := weak.Make(t)
-	compactStates.Lock()
-	defer compactStates.Unlock()
-	if st, ok := compactStates.m[key]; ok {
-		return st
+	if t.compaction.maxInputs == nil {
+		t.compaction.maxInputs = map[string]int{}
 	}
-	if compactStates.m == nil {
-		compactStates.m = map[weak.Pointer[Table]]*compactState{}
-	}
-	st := &compactState{maxInputs: map[string]int{}}
-	compactStates.m[key] = st
-	runtime.AddCleanup(t, func(k weak.Pointer[Table]) {
-		compactStates.Lock()
-		delete(compactStates.m, k)
-		compactStates.Unlock()
-	}, key)
-	return st
+	return &t.compaction
 }
 
 // forgetGone drops the caps of segments not in live (merged, deleted by retention or

@@ -46,6 +46,8 @@ type Table struct {
 
 	// maint serializes maintenance (seal, compact, retention) of this table.
 	maint sync.Mutex
+	// compaction is what Compact remembers between calls; guarded by maint.
+	compaction compactState
 
 	mu sync.Mutex
 	// schema is the schema of the committed rows; nil until the first commit.
