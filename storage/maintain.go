@@ -190,7 +190,7 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 	nulls := nullArrays{}
 	defer nulls.release()
 	for _, b := range prefix {
-		r, err := projectBatchNulls(t.name, schema, b, nulls)
+		r, err := project(t.name, schema, b, nulls, false)
 		b.Release()
 		if err != nil {
 			return err
@@ -563,6 +563,8 @@ func sizeClass(rows int64) int {
 func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Schema, segs []*segment) error {
 	var recs []arrow.RecordBatch
 	defer func() { releaseAll(recs) }()
+	nulls := nullArrays{}
+	defer nulls.release()
 	for _, s := range segs {
 		// String columns stored with dictionaries are read as such and written back
 		// through their dictionaries (segment_dict.go): each distinct value is hashed
@@ -580,7 +582,7 @@ func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Sche
 				r.close()
 				return fmt.Errorf("read segment %s: %w", s.path, err)
 			}
-			p, err := projectKeepDict(t.name, schema, b)
+			p, err := project(t.name, schema, b, nulls, true) // dictionaries kept
 			b.Release()
 			if err != nil {
 				r.close()

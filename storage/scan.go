@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -306,7 +307,7 @@ func (it *tableIterator) Close() {
 // is widened, and string columns become dictionaries where schema says so. The result is
 // owned by the caller; b is not released.
 func projectBatch(table string, schema *arrow.Schema, b arrow.RecordBatch) (arrow.RecordBatch, error) {
-	return projectBatchNulls(table, schema, b, nil)
+	return project(table, schema, b, nil, false)
 }
 
 // nullArrays shares one all-null array per (type, length) between the batches one
@@ -339,10 +340,13 @@ func (c nullArrays) release() {
 	}
 }
 
-// projectBatchNulls is projectBatch taking absent columns from nulls (nil: fresh).
-func projectBatchNulls(table string, schema *arrow.Schema, b arrow.RecordBatch, nulls nullArrays) (arrow.RecordBatch, error) {
+// project is projectBatch with absent columns from nulls (nil: fresh) and, with
+// keepDict, dictionary<int32, T> columns for table columns of type T kept as they are.
+func project(table string, schema *arrow.Schema, b arrow.RecordBatch, nulls nullArrays, keepDict bool) (arrow.RecordBatch, error) {
 	n := int(b.NumRows())
 	bs := b.Schema()
+	out := schema
+	var fields []arrow.Field // the output's fields, once one differs from schema's
 	cols := make([]arrow.Array, schema.NumFields())
 	defer releaseArrays(cols)
 	for i, f := range schema.Fields() {
@@ -355,35 +359,13 @@ func projectBatchNulls(table string, schema *arrow.Schema, b arrow.RecordBatch, 
 			}
 			continue
 		}
-		c, err := convertForScan(b.Column(ix[0]), f.Type)
-		if err != nil {
-			return nil, fmt.Errorf("scan table %q: column %q: %w", table, f.Name, err)
-		}
-		cols[i] = c
-	}
-	return array.NewRecordBatch(schema, cols, int64(n)), nil
-}
-
-// projectKeepDict is projectBatch for compaction: a column the batch holds as
-// dictionary<int32, T> for a table column of type T stays a dictionary (the returned
-// batch's schema says so), every other column is converted as projectBatch does.
-func projectKeepDict(table string, schema *arrow.Schema, b arrow.RecordBatch) (arrow.RecordBatch, error) {
-	n := int(b.NumRows())
-	bs := b.Schema()
-	fields := make([]arrow.Field, schema.NumFields())
-	cols := make([]arrow.Array, schema.NumFields())
-	defer releaseArrays(cols)
-	for i, f := range schema.Fields() {
-		fields[i] = f
-		ix := bs.FieldIndices(f.Name)
-		if len(ix) == 0 {
-			cols[i] = array.MakeArrayOfNull(mem, f.Type, n)
-			continue
-		}
 		c := b.Column(ix[0])
-		if dt, ok := c.DataType().(*arrow.DictionaryType); ok && dt.IndexType.ID() == arrow.INT32 && arrow.TypeEqual(dt.ValueType, f.Type) {
+		if dt, ok := c.DataType().(*arrow.DictionaryType); keepDict && ok && dt.IndexType.ID() == arrow.INT32 && arrow.TypeEqual(dt.ValueType, f.Type) {
 			c.Retain()
 			cols[i] = c
+			if fields == nil {
+				fields = slices.Clone(schema.Fields())
+			}
 			fields[i].Type = dt
 			continue
 		}
@@ -393,7 +375,10 @@ func projectKeepDict(table string, schema *arrow.Schema, b arrow.RecordBatch) (a
 		}
 		cols[i] = c
 	}
-	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n)), nil
+	if fields != nil {
+		out = arrow.NewSchema(fields, nil)
+	}
+	return array.NewRecordBatch(out, cols, int64(n)), nil
 }
 
 // convertForScan is convertArray plus dictionary encoding for dictionary targets.
