@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -230,7 +231,8 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 	if err != nil {
 		return m, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	cw := &countingWriter{w: f}
+	bw := bufio.NewWriterSize(f, segWriteBuffer)
+	cw := &countingWriter{w: bw}
 	fail := func(err error) (SegmentMeta, error) {
 		f.Close()
 		os.Remove(path)
@@ -290,7 +292,20 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 			}
 		}
 	}
-	fw, err := pqarrow.NewFileWriter(arrow.NewSchema(fields, nil), cw, parquet.NewWriterProperties(popts...), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	// Flat columns of the common types are encoded page by page (segment_pages.go);
+	// pqarrow writes segments holding any other type.
+	direct := !pageWriterOff
+	for _, fld := range fields {
+		direct = direct && pageColumnOK(fld.Type)
+	}
+	props := parquet.NewWriterProperties(popts...)
+	var fw *pqarrow.FileWriter
+	var pf *pageFile
+	if direct {
+		pf, err = newPageFile(cw, arrow.NewSchema(fields, nil), props, segmentZstdLevel)
+	} else {
+		fw, err = pqarrow.NewFileWriter(arrow.NewSchema(fields, nil), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	}
 	if err != nil {
 		return fail(fmt.Errorf("write segment %s: %w", path, err))
 	}
@@ -301,13 +316,19 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 		part := refs[off:end]
 		rg := RowGroupMeta{Rows: end - off, MinTS: ts[off], MaxTS: ts[end-1], Columns: make(map[string]*ColumnStats, len(fields))}
 		// Column by column (what fw.Write does inside), pausing in between when paced.
-		err := fw.NewRowGroupChecked()
+		var err error
+		if direct {
+			err = pf.startRowGroup(len(part))
+		} else {
+			err = fw.NewRowGroupChecked()
+		}
 		for i := 0; err == nil && i < len(fields); i++ {
 			var col arrow.Array
 			var cs ColumnStats
+			dict := srcs[i] != nil && !plain[i]
 			if srcs[i] != nil && plain[i] {
 				col, cs, err = scratch.plain.gatherStrings(srcs[i], part, fields[i].Type)
-			} else if srcs[i] != nil {
+			} else if dict {
 				col, cs, err = scratch.dicts[i%2].build(srcs[i], part, fields[i].Type)
 			} else {
 				col, err = gatherColumn(ctx, recs, colIx[i], fields[i].Type, part, starts)
@@ -319,7 +340,18 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 				err = fmt.Errorf("column %q: %w", fields[i].Name, err)
 				break
 			}
-			err = fw.WriteColumnData(col)
+			switch {
+			case direct && dict:
+				d := &scratch.dicts[i%2]
+				err = pf.writeDict(len(part), d.valid, d.idx, d.offsets, d.values)
+			case direct:
+				err = pf.writeArrow(col)
+			default:
+				err = fw.WriteColumnData(col)
+			}
+			if err != nil {
+				err = fmt.Errorf("column %q: %w", fields[i].Name, err)
+			}
 			col.Release()
 			rg.Columns[fields[i].Name] = &cs
 			mergeStats(&segStats[i], cs, rg.Rows, off == 0, &poisoned[i])
@@ -330,7 +362,15 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 		}
 		m.RowGroups = append(m.RowGroups, rg)
 	}
-	if err := fw.Close(); err != nil { // writes the footer; does not close f (countingWriter has no Close)
+	if direct {
+		err = pf.close()
+	} else {
+		err = fw.Close() // writes the footer; does not close f (countingWriter has no Close)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		return fail(fmt.Errorf("write segment %s: %w", path, err))
 	}
 	if err := f.Sync(); err != nil {
@@ -361,6 +401,13 @@ type segScratch struct {
 // values once, not at every seal (growing it was a tenth of the seal's CPU).
 var scratchPool = sync.Pool{New: func() any { return new(segScratch) }}
 
+// pageWriterOff makes writeSegment use pqarrow for every segment (tests compare the two).
+var pageWriterOff bool
+
+// segWriteBuffer: a segment's small writes (page headers, column chunk metadata) are
+// gathered into writes of this size instead of a system call each.
+const segWriteBuffer = 256 << 10
+
 // countingWriter counts and checksums the bytes written through it and hides the file's Close from the
 // Parquet writer, which would otherwise close it before the fsync.
 type countingWriter struct {
@@ -368,6 +415,9 @@ type countingWriter struct {
 	n   int64
 	crc uint32 // CRC32C of the bytes written
 }
+
+// Tell is the number of bytes written (what arrow-go's page writer asks of its sink).
+func (c *countingWriter) Tell() int64 { return c.n }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
