@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -456,6 +457,10 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 	var callSchema *arrow.Schema
 	topts := s.tableOptions(table)
 	ingest := s.now()
+	var known *arrow.Schema // the table's schema, for dropping null columns it has
+	if opts.IfExists != IfExistsReplace {
+		known = s.pendingSchema(table)
+	}
 	for i, b := range batches {
 		norm, err := normalizeBatch(table, i, b)
 		if err != nil {
@@ -466,6 +471,7 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 		if err != nil {
 			return 0, err
 		}
+		rec = dropKnownNullColumns(rec, known)
 		recs = append(recs, rec)
 		orig = append(orig, b.Schema())
 		if callSchema, err = evolveSchema(table, callSchema, rec.Schema(), b.Schema()); err != nil {
@@ -494,6 +500,66 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 	}
 	ok = true // t.write owns recs now
 	return t.write(ctx, recs, orig, frames, replace, opts.BatchID)
+}
+
+// pendingSchema returns the schema table's next write is validated against (nil when
+// the table does not exist).
+func (s *Store) pendingSchema(table string) *arrow.Schema {
+	s.mu.RLock()
+	t := s.tables[table]
+	s.mu.RUnlock()
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pending
+}
+
+// dropKnownNullColumns returns rec without the columns that are null in every row and
+// that known (the table's schema) already has with the same type: such a column adds
+// nothing a scan or a seal does not get from the table schema (a column a batch lacks
+// reads as nulls), yet a wide collector schema of which a batch fills a few dozen
+// columns would cost an offsets buffer and a bitmap per column in every WAL frame (4
+// bytes per row per column, encoded and compressed before the acknowledgement) and in
+// the head. Replay rebuilds the same table: the column is in the schema from the
+// manifest or from the earlier frame that brought it (a column new to the table is
+// kept, so its first frame names it). A batch of 0 rows is kept whole (it may be sent
+// for its schema). rec is released when a copy is returned.
+func dropKnownNullColumns(rec arrow.RecordBatch, known *arrow.Schema) arrow.RecordBatch {
+	if known == nil || rec.NumRows() == 0 {
+		return rec
+	}
+	var keep []int
+	for i, f := range rec.Schema().Fields() {
+		c := rec.Column(i)
+		drop := c.NullN() == c.Len() && f.Name != TSColumn
+		if drop {
+			ix := known.FieldIndices(f.Name)
+			drop = len(ix) == 1 && arrow.TypeEqual(known.Field(ix[0]).Type, f.Type)
+		}
+		if drop && keep == nil {
+			keep = make([]int, 0, rec.NumCols())
+			for j := range i {
+				keep = append(keep, j)
+			}
+		}
+		if !drop && keep != nil {
+			keep = append(keep, i)
+		}
+	}
+	if keep == nil {
+		return rec
+	}
+	fields := make([]arrow.Field, len(keep))
+	cols := make([]arrow.Array, len(keep))
+	for j, i := range keep {
+		fields[j], cols[j] = rec.Schema().Field(i), rec.Column(i)
+	}
+	md := rec.Schema().Metadata()
+	out := array.NewRecordBatch(arrow.NewSchema(fields, &md), cols, rec.NumRows())
+	rec.Release()
+	return out
 }
 
 // tableForWrite resolves opts against the catalog, creating the table if asked. It
