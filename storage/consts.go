@@ -152,6 +152,9 @@ const (
 	// valid frames after a corrupt one accepts either marker.
 	frameS2Magic   = 0x32534653
 	frameMagicSize = 4
+	// frameS2BlocksMagic ("SFS3") starts the payload of a frame whose IPC stream is a
+	// sequence of S2 blocks (s2Blocks): the current format.
+	frameS2BlocksMagic = 0x33534653
 
 	// maxPooledScratch bounds the IPC and frame buffers kept for reuse, so that one huge
 	// batch does not pin its buffers in memory for the life of the process.

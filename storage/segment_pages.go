@@ -24,8 +24,10 @@ import (
 // plain column, fixed-width values and validity bitmaps) are encoded straight into
 // data pages, which arrow-go's page writer compresses, frames and accounts for in the
 // column chunk metadata; arrow-go's metadata builders write the footer. So the file is
-// what pqarrow writes for the same columns (same schema, ARROW:schema metadata,
-// encodings, ZSTD pages, one column chunk after another), without pqarrow's per-row
+// what pqarrow writes for the same columns (same schema, ARROW:schema metadata, ZSTD
+// pages, one column chunk after another; string columns with the same dictionary or
+// plain encoding, but numeric columns PLAIN where pqarrow tries a dictionary first, and
+// one data page per fixed-width or dictionary chunk), without pqarrow's per-row
 // work: it builds an int16 definition level for every row of every column (nulls
 // included: most cells of a table of hundreds of sparse Windows columns), derives the
 // validity back from them, RLE-encodes them one value at a time, and allocates and
@@ -46,6 +48,12 @@ type pageFile struct {
 	codec compress.Codec
 	level int
 
+	*pageScratch
+}
+
+// pageScratch is what a pageFile reuses, kept in the segment writer's scratch from
+// segment to segment.
+type pageScratch struct {
 	page []byte // the uncompressed page being built
 	comp []byte // its compressed form
 	vals []byte // a dictionary page's values
@@ -55,9 +63,15 @@ type pageFile struct {
 // page, before compression): pqarrow's default data page size.
 const maxPageValueBytes = 1 << 20
 
-// pageColumnOK reports whether pageFile writes columns of type dt: the types whose
-// Parquet physical type holds the Arrow values unchanged.
-func pageColumnOK(dt arrow.DataType) bool {
+// pageColumnOK reports whether pageFile writes the column fld: nullable (an OPTIONAL
+// Parquet column: every page starts with definition levels; a REQUIRED one has none,
+// and table schemas are all nullable anyway) of a type whose Parquet physical type holds
+// the Arrow values unchanged.
+func pageColumnOK(fld arrow.Field) bool {
+	if !fld.Nullable {
+		return false
+	}
+	dt := fld.Type
 	switch dt.ID() {
 	case arrow.STRING, arrow.BINARY, arrow.INT32, arrow.INT64, arrow.FLOAT32, arrow.FLOAT64, arrow.BOOL:
 		return true
@@ -71,7 +85,12 @@ func pageColumnOK(dt arrow.DataType) bool {
 // newPageFile starts a Parquet file for the flat schema sc on sink. Columns named in
 // plain are written without a dictionary (the props must say so: the column chunk
 // metadata lists the encodings the props give).
-func newPageFile(sink *countingWriter, sc *arrow.Schema, props *parquet.WriterProperties, level int) (*pageFile, error) {
+func newPageFile(sink *countingWriter, sc *arrow.Schema, props *parquet.WriterProperties, level int, scratch *pageScratch) (*pageFile, error) {
+	// The column chunk metadata lists the encodings the props name; the pages written
+	// here are RLE_DICTIONARY (dictionary pages PLAIN) or PLAIN, the Parquet 2 defaults.
+	if props.DictionaryIndexEncoding() != parquet.Encodings.RLEDict || props.DictionaryPageEncoding() != parquet.Encodings.Plain {
+		return nil, fmt.Errorf("BUG: page writer given Parquet %s properties", props.Version())
+	}
 	pqs, err := pqarrow.ToParquet(sc, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, err
@@ -88,7 +107,7 @@ func newPageFile(sink *countingWriter, sc *arrow.Schema, props *parquet.WriterPr
 	if err != nil {
 		return nil, err
 	}
-	f := &pageFile{sink: sink, props: props, fmb: metadata.NewFileMetadataBuilder(pqs, props, kv), rgOrd: -1, codec: codec, level: level}
+	f := &pageFile{sink: sink, props: props, fmb: metadata.NewFileMetadataBuilder(pqs, props, kv), rgOrd: -1, codec: codec, level: level, pageScratch: scratch}
 	if _, err := sink.Write([]byte("PAR1")); err != nil {
 		return nil, err
 	}
@@ -135,6 +154,9 @@ func (f *pageFile) writePage(pw file.PageWriter, rows int, enc parquet.Encoding)
 		return fmt.Errorf("%w: a data page of %d bytes", ErrSegmentTooLarge, len(f.page))
 	}
 	f.comp = f.codec.EncodeLevel(f.comp[:0], f.page, f.level)
+	if len(f.comp) > math.MaxInt32 {
+		return fmt.Errorf("%w: a compressed data page of %d bytes", ErrSegmentTooLarge, len(f.comp))
+	}
 	page := file.NewDataPageV1(memory.NewBufferBytes(f.comp), int32(rows), enc, parquet.Encodings.RLE, parquet.Encodings.RLE, int32(len(f.page)))
 	_, err := pw.WriteDataPage(page)
 	page.Release()
@@ -179,7 +201,8 @@ func (f *pageFile) writeDict(n int, valid []byte, ids []int32, offsets []int32, 
 }
 
 // nonNullIDs returns the ids of the rows valid says are not null, in place at the
-// front of ids (valid nil: every row).
+// front of ids (valid nil: every row): ids is overwritten (the dictionary builder's
+// index buffer, which nothing reads after its column is written).
 func nonNullIDs(ids []int32, valid []byte, n int) []int32 {
 	if valid == nil {
 		return ids[:n]

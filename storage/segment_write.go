@@ -231,7 +231,11 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 	if err != nil {
 		return m, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	bw := bufio.NewWriterSize(f, segWriteBuffer)
+	if scratch.w == nil {
+		scratch.w = bufio.NewWriterSize(f, segWriteBuffer)
+	}
+	bw := scratch.w
+	bw.Reset(f)
 	cw := &countingWriter{w: bw}
 	fail := func(err error) (SegmentMeta, error) {
 		f.Close()
@@ -296,13 +300,13 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 	// pqarrow writes segments holding any other type.
 	direct := !pageWriterOff
 	for _, fld := range fields {
-		direct = direct && pageColumnOK(fld.Type)
+		direct = direct && pageColumnOK(fld)
 	}
 	props := parquet.NewWriterProperties(popts...)
 	var fw *pqarrow.FileWriter
 	var pf *pageFile
 	if direct {
-		pf, err = newPageFile(cw, arrow.NewSchema(fields, nil), props, segmentZstdLevel)
+		pf, err = newPageFile(cw, arrow.NewSchema(fields, nil), props, segmentZstdLevel, &scratch.pages)
 	} else {
 		fw, err = pqarrow.NewFileWriter(arrow.NewSchema(fields, nil), cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	}
@@ -395,6 +399,8 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 type segScratch struct {
 	dicts [2]dictColumn
 	plain plainColumn
+	pages pageScratch
+	w     *bufio.Writer // the segment file's write buffer
 }
 
 // scratchPool keeps segment writers' scratch between seals: grown to a row group's
