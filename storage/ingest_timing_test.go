@@ -112,6 +112,35 @@ func benchIngest(b *testing.B, sealRows int64, recs []arrow.RecordBatch, perEven
 	var next sync.Mutex
 	var written atomic.Int64
 	issued := 0
+	// The sealing rate while writes go on: rows that left the head for segments per
+	// second, from the end of the first seal to the end of the run. Once the head is at
+	// its limit, ingest can go no faster than this; events/s also counts what the head
+	// absorbed meanwhile (up to 4 x SealRows).
+	tbl := mustTable(b, s, "events")
+	stop := make(chan struct{})
+	sealedRate := make(chan float64, 1)
+	go func() {
+		var t0 time.Time
+		var r0 int64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				st := tbl.Stats()
+				if t0.IsZero() || st.SegmentRows == r0 {
+					sealedRate <- 0
+				} else {
+					sealedRate <- float64(st.SegmentRows-r0) / time.Since(t0).Seconds()
+				}
+				return
+			case <-tick.C:
+				if st := tbl.Stats(); t0.IsZero() && st.Seals > 0 {
+					t0, r0 = time.Now(), st.SegmentRows
+				}
+			}
+		}
+	}()
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	var wg sync.WaitGroup
@@ -140,6 +169,10 @@ func benchIngest(b *testing.B, sealRows int64, recs []arrow.RecordBatch, perEven
 	wg.Wait()
 	b.StopTimer()
 	cpu := cpuTime() - cpu0
+	close(stop)
+	if r := <-sealedRate; r > 0 {
+		b.ReportMetric(r, "sealed-events/s")
+	}
 	events := float64(written.Load())
 	b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(events*perEvent/1e6/b.Elapsed().Seconds(), "json-MB/s")
@@ -148,7 +181,7 @@ func benchIngest(b *testing.B, sealRows int64, recs []arrow.RecordBatch, perEven
 	p50, p99 := percentiles(all)
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ack-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ack-ms")
-	st := mustTable(b, s, "events").Stats()
+	st := tbl.Stats()
 	b.ReportMetric(float64(st.Commits)/float64(max(st.Syncs, 1)), "writes/fsync")
 	b.ReportMetric(loadAvg(), "loadavg")
 }

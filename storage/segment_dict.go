@@ -25,10 +25,39 @@ import (
 // given until the column writer after it is opened.
 type dictColumn struct {
 	ids     map[string]int32
-	idx     []int32
+	idx     []int32 // each row's entry (0 for a null row)
+	dense   []int32 // the entries of the non-null rows, in order (what a data page holds)
 	valid   []byte
 	offsets []int32
 	values  []byte
+}
+
+// refRun is a run of a row group's rows taken from one batch: rows k..k+n-1 of the row
+// group are rows of batch b (refs[k+j].i), consecutive ones (i, i+1, ...) when contig.
+// Rows sorted by (shard, ts) come in such runs when batches arrive in time order, and a
+// column null in a whole batch, as most columns of a wide table of Windows events are
+// in the batches of another channel, then costs nothing per row; a contiguous run of a
+// batch without nulls is copied in one piece.
+type refRun struct {
+	b, k, n, i int
+	contig     bool
+}
+
+// refRuns returns the runs of part (appended to dst[:0]).
+func refRuns(dst []refRun, part []rowRef) []refRun {
+	dst = dst[:0]
+	for k := 0; k < len(part); {
+		b, i := part[k].b, part[k].i
+		n := 1
+		contig := true
+		for k+n < len(part) && part[k+n].b == b {
+			contig = contig && part[k+n].i == i+uint32(n)
+			n++
+		}
+		dst = append(dst, refRun{b: int(b), k: k, n: n, i: int(i), contig: contig})
+		k += n
+	}
+	return dst
 }
 
 // stringSource is one batch's string or binary column, unpacked for direct access:
@@ -100,11 +129,12 @@ func (s *stringSource) value(i int) (string, bool) {
 	return unsafe.String(&s.values[lo], int(hi-lo)), true
 }
 
-// build returns rows refs of src as a dictionary array of type dt (utf8 or binary
-// values), and the zone map of those rows. A column null in every row gets a one-entry
+// build returns rows refs of src (runs: refRuns of refs) as a dictionary array of type
+// dt (utf8 or binary values), and the zone map of those rows; d.dense holds the entries
+// of the non-null rows. A column null in every row gets a one-entry
 // dictionary ("") that no row references, so that every column chunk has a dictionary
 // page of the usual shape.
-func (d *dictColumn) build(src []stringSource, refs []rowRef, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
+func (d *dictColumn) build(src []stringSource, refs []rowRef, runs []refRun, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
 	n := len(refs)
 	if d.ids == nil {
 		d.ids = make(map[string]int32)
@@ -120,49 +150,60 @@ func (d *dictColumn) build(src []stringSource, refs []rowRef, dt arrow.DataType)
 			src[b].remap[j] = -1
 		}
 	}
+	d.dense = d.dense[:0]
 	nulls := 0
 	var last string // the value of the last plain row interned, lastID its id
 	lastID := int32(-1)
-	for k, ref := range refs {
-		s := &src[ref.b]
-		i := int(ref.i)
-		if s.offsets == nil || (s.valid != nil && !bitutil.BitIsSet(s.valid, s.voff+i)) {
-			d.idx[k] = 0
-			nulls++
+	for _, run := range runs {
+		s := &src[run.b]
+		if s.offsets == nil { // null in the whole batch
+			clear(d.idx[run.k : run.k+run.n])
+			nulls += run.n
 			continue
 		}
-		bitutil.SetBit(d.valid, k)
-		if s.idx != nil {
-			// A dictionary source: each entry is looked up once per build.
-			e := s.idx[i]
-			if id := s.remap[e]; id >= 0 {
-				d.idx[k] = id
+		for k := run.k; k < run.k+run.n; k++ {
+			i := int(refs[k].i)
+			if s.valid != nil && !bitutil.BitIsSet(s.valid, s.voff+i) {
+				d.idx[k] = 0
+				nulls++
 				continue
 			}
-			id, err := d.intern(s, int(e))
+			bitutil.SetBit(d.valid, k)
+			if s.idx != nil {
+				// A dictionary source: each entry is looked up once per build.
+				e := s.idx[i]
+				id := s.remap[e]
+				if id < 0 {
+					var err error
+					if id, err = d.intern(s, int(e)); err != nil {
+						return nil, ColumnStats{}, fmt.Errorf("%w (%d rows so far)", err, k+1)
+					}
+					s.remap[e] = id
+				}
+				d.idx[k] = id
+				d.dense = append(d.dense, id)
+				continue
+			}
+			// Rows in ts order repeat the previous row's value often (the same host,
+			// channel, image in a run): compare before hashing.
+			lo, hi := s.offsets[i], s.offsets[i+1]
+			if lastID >= 0 && int(hi-lo) == len(last) && string(s.values[lo:hi]) == last {
+				d.idx[k] = lastID
+				d.dense = append(d.dense, lastID)
+				continue
+			}
+			id, err := d.intern(s, i)
 			if err != nil {
 				return nil, ColumnStats{}, fmt.Errorf("%w (%d rows so far)", err, k+1)
 			}
-			s.remap[e] = id
 			d.idx[k] = id
-			continue
-		}
-		// Rows in ts order repeat the previous row's value often (the same host,
-		// channel, image in a run): compare before hashing.
-		if lo, hi := s.offsets[i], s.offsets[i+1]; lastID >= 0 && int(hi-lo) == len(last) && string(s.values[lo:hi]) == last {
-			d.idx[k] = lastID
-			continue
-		}
-		id, err := d.intern(s, i)
-		if err != nil {
-			return nil, ColumnStats{}, fmt.Errorf("%w (%d rows so far)", err, k+1)
-		}
-		d.idx[k] = id
-		lastID = id
-		if lo, hi := s.offsets[i], s.offsets[i+1]; hi > lo {
-			last = unsafe.String(&s.values[lo], int(hi-lo))
-		} else {
-			last = ""
+			d.dense = append(d.dense, id)
+			lastID = id
+			if hi > lo {
+				last = unsafe.String(&s.values[lo], int(hi-lo))
+			} else {
+				last = ""
+			}
 		}
 	}
 	cs := ColumnStats{Nulls: int64(nulls)}
@@ -218,9 +259,10 @@ type plainColumn struct {
 	values  []byte
 }
 
-// gatherStrings returns rows refs of src as a plain utf8 or binary array (dt) in p's
-// buffers (valid until the next call), for columns written without a dictionary.
-func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
+// gatherStrings returns rows refs of src (runs: refRuns of refs) as a plain utf8 or
+// binary array (dt) in p's buffers (valid until the next call), for columns written
+// without a dictionary. A run from a batch without nulls is copied in one piece.
+func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, runs []refRun, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
 	n := len(refs)
 	p.valid = grow(p.valid, int(bitutil.BytesForBits(int64(n))))
 	clear(p.valid)
@@ -228,9 +270,18 @@ func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, dt arrow.
 	// values again and again (a tenth of the seal's CPU; the pool does not keep them
 	// across the frequent GCs of a busy ingest).
 	total := 0
-	for _, ref := range refs {
-		v, _ := src[ref.b].value(int(ref.i))
-		total += len(v)
+	for _, run := range runs {
+		s := &src[run.b]
+		switch {
+		case s.offsets == nil:
+		case run.contig && s.valid == nil && s.idx == nil:
+			total += int(s.offsets[run.i+run.n] - s.offsets[run.i])
+		default:
+			for _, ref := range refs[run.k : run.k+run.n] {
+				v, _ := s.value(int(ref.i))
+				total += len(v)
+			}
+		}
 	}
 	if total > maxGatherBytes {
 		return nil, ColumnStats{}, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group", ErrSegmentTooLarge)
@@ -238,27 +289,44 @@ func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, dt arrow.
 	if cap(p.values) < total {
 		p.values = make([]byte, 0, total)
 	}
-	if cap(p.offsets) < n+1 {
-		p.offsets = make([]int32, 0, n+1)
-	}
-	p.offsets = append(p.offsets[:0], 0)
+	p.offsets = grow(p.offsets, n+1)
+	p.offsets[0] = 0
 	p.values = p.values[:0]
 	nulls := 0
-	for k, ref := range refs {
-		v, ok := src[ref.b].value(int(ref.i))
-		if ok {
-			bitutil.SetBit(p.valid, k)
-			p.values = append(p.values, v...)
-		} else {
-			nulls++
+	for _, run := range runs {
+		s := &src[run.b]
+		switch {
+		case s.offsets == nil:
+			end := int32(len(p.values))
+			for k := run.k; k < run.k+run.n; k++ {
+				p.offsets[k+1] = end
+			}
+			nulls += run.n
+		case run.contig && s.valid == nil && s.idx == nil:
+			base := int32(len(p.values)) - s.offsets[run.i]
+			p.values = append(p.values, s.values[s.offsets[run.i]:s.offsets[run.i+run.n]]...)
+			for j := range run.n {
+				p.offsets[run.k+j+1] = s.offsets[run.i+j+1] + base
+			}
+			bitutil.SetBitsTo(p.valid, int64(run.k), int64(run.n), true)
+		default:
+			for k := run.k; k < run.k+run.n; k++ {
+				v, ok := s.value(int(refs[k].i))
+				if ok {
+					bitutil.SetBit(p.valid, k)
+					p.values = append(p.values, v...)
+				} else {
+					nulls++
+				}
+				p.offsets[k+1] = int32(len(p.values))
+			}
 		}
-		p.offsets = append(p.offsets, int32(len(p.values)))
 	}
 	var vb *memory.Buffer
 	if nulls > 0 {
 		vb = memory.NewBufferBytes(p.valid)
 	}
-	data := array.NewData(dt, n, []*memory.Buffer{vb, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(p.offsets)), memory.NewBufferBytes(p.values)}, nil, nulls, 0)
+	data := array.NewData(dt, n, []*memory.Buffer{vb, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(p.offsets[:n+1])), memory.NewBufferBytes(p.values)}, nil, nulls, 0)
 	defer data.Release()
 	arr := array.MakeFromData(data)
 	return arr, columnStats(arr, 0, n), nil

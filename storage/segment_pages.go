@@ -163,10 +163,10 @@ func (f *pageFile) writePage(pw file.PageWriter, rows int, enc parquet.Encoding)
 	return err
 }
 
-// writeDict writes a dictionary column chunk of n rows: valid (bit k: row k not null;
-// nil when none is), ids[k] the entry of row k (ignored for null rows), the entries
-// given by offsets and values.
-func (f *pageFile) writeDict(n int, valid []byte, ids []int32, offsets []int32, values []byte) error {
+// writeDict writes a dictionary column chunk of n rows: valid (bit k: row k not null),
+// dense the entries of the non-null rows in order, the entries given by offsets and
+// values.
+func (f *pageFile) writeDict(n int, valid []byte, dense []int32, offsets []int32, values []byte) error {
 	pw, err := f.nextColumn()
 	if err != nil {
 		return err
@@ -193,32 +193,11 @@ func (f *pageFile) writeDict(n int, valid []byte, ids []int32, offsets []int32, 
 	}
 	f.page = appendDefLevels(f.page[:0], valid, n)
 	f.page = append(f.page, byte(width))
-	f.page = appendHybrid(f.page, nonNullIDs(ids, valid, n), width)
+	f.page = appendHybrid(f.page, dense, width)
 	if err := f.writePage(pw, n, parquet.Encodings.RLEDict); err != nil {
 		return err
 	}
 	return pw.Close(true, false)
-}
-
-// nonNullIDs returns the ids of the rows valid says are not null, in place at the
-// front of ids (valid nil: every row): ids is overwritten (the dictionary builder's
-// index buffer, which nothing reads after its column is written).
-func nonNullIDs(ids []int32, valid []byte, n int) []int32 {
-	if valid == nil {
-		return ids[:n]
-	}
-	out := ids[:0]
-	for k := 0; k < n; {
-		if k%8 == 0 && k+8 <= n && valid[k/8] == 0 {
-			k += 8
-			continue
-		}
-		if bitutil.BitIsSet(valid, k) {
-			out = append(out, ids[k])
-		}
-		k++
-	}
-	return out
 }
 
 // writePlainBinary writes a plain string or binary column chunk of n rows from its

@@ -320,6 +320,7 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 		part := refs[off:end]
 		rg := RowGroupMeta{Rows: end - off, MinTS: ts[off], MaxTS: ts[end-1], Columns: make(map[string]*ColumnStats, len(fields))}
 		// Column by column (what fw.Write does inside), pausing in between when paced.
+		scratch.runs = refRuns(scratch.runs, part)
 		var err error
 		if direct {
 			err = pf.startRowGroup(len(part))
@@ -331,9 +332,9 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 			var cs ColumnStats
 			dict := srcs[i] != nil && !plain[i]
 			if srcs[i] != nil && plain[i] {
-				col, cs, err = scratch.plain.gatherStrings(srcs[i], part, fields[i].Type)
+				col, cs, err = scratch.plain.gatherStrings(srcs[i], part, scratch.runs, fields[i].Type)
 			} else if dict {
-				col, cs, err = scratch.dicts[i%2].build(srcs[i], part, fields[i].Type)
+				col, cs, err = scratch.dicts[i%2].build(srcs[i], part, scratch.runs, fields[i].Type)
 			} else {
 				col, err = gatherColumn(ctx, recs, colIx[i], fields[i].Type, part, starts)
 				if err == nil {
@@ -347,7 +348,7 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 			switch {
 			case direct && dict:
 				d := &scratch.dicts[i%2]
-				err = pf.writeDict(len(part), d.valid, d.idx, d.offsets, d.values)
+				err = pf.writeDict(len(part), d.valid, d.dense, d.offsets, d.values)
 			case direct:
 				err = pf.writeArrow(col)
 			default:
@@ -401,6 +402,7 @@ type segScratch struct {
 	plain plainColumn
 	pages pageScratch
 	w     *bufio.Writer // the segment file's write buffer
+	runs  []refRun      // the row group's refRuns
 }
 
 // scratchPool keeps segment writers' scratch between seals: grown to a row group's
