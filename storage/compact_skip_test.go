@@ -138,6 +138,7 @@ func TestCompactTooLargeMaintenanceLogsOnce(t *testing.T) {
 	tbl := mustTable(t, s, "t")
 	for range 5 {
 		tbl.maintain(context.Background(), ingestTime)
+		tbl.waitCompaction() // compaction runs on its own goroutine
 	}
 	var failed []string
 	for _, l := range strings.Split(logBuf.String(), "\n") {

@@ -29,9 +29,10 @@ func segName(id uint64) string { return fmt.Sprintf("%s%016d%s", segPrefix, id, 
 // (with split, a group larger than its share becomes several, consecutive in ts) with
 // ZSTD, dictionary or plain string columns (segment_dict.go) and row groups of
 // opts.RowGroupRows rows. Every file is fsynced and the directory too; the metadata is
-// returned in (window, shard, ts) order. nextID is the first segment id to use; on error
+// returned in (window, shard, ts) order. reserve(n) gives the first of n consecutive
+// segment ids to use (Table.reserveSegmentIDs); on error
 // the files written so far are removed.
-func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, nextID uint64, split bool, pace *pacer) ([]SegmentMeta, error) {
+func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, reserve func(n int) uint64, split bool, pace *pacer) ([]SegmentMeta, error) {
 	var n int64
 	for _, r := range recs {
 		n += r.NumRows()
@@ -111,6 +112,7 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			start = next
 		}
 	}
+	nextID := reserve(len(groups))
 	metas := make([]SegmentMeta, len(groups))
 	written := make([]bool, len(groups))
 	cleanup := func() {

@@ -44,10 +44,20 @@ type Table struct {
 	stop   chan struct{} // closed by close
 	done   chan struct{} // closed when the commit goroutine returns
 
-	// maint serializes maintenance (seal, compact, retention) of this table.
+	// maint serializes the maintenance jobs of this table that decide a manifest change
+	// from a view taken before their long part: seal, retention, verification.
+	// Compaction is not one of them (its manifest change checks that its inputs are
+	// still listed): it runs under compactMu, so that a merge of seconds never holds up
+	// a seal.
 	maint sync.Mutex
-	// compaction is what Compact remembers between calls; guarded by maint.
+	// compactMu serializes compactions; compaction is what Compact remembers between
+	// calls, guarded by compactMu.
+	compactMu  sync.Mutex
 	compaction compactState
+	// compacting is set while background compaction runs on its own goroutine
+	// (maintain starts it), tracked by background for close.
+	compacting atomic.Bool
+	background sync.WaitGroup
 
 	mu sync.Mutex
 	// schema is the schema of the committed rows; nil until the first commit.
@@ -58,6 +68,8 @@ type Table struct {
 	batches []arrow.RecordBatch
 	heads   []headMeta
 	rows    int64
+	// segIDs is the next segment id not yet reserved (reserveSegmentIDs).
+	segIDs uint64
 	// segments are the live sealed segments, each holding one reference for the table.
 	segments []*segment
 	// man is the last durable manifest.
@@ -121,6 +133,9 @@ type TableStats struct {
 	Seals          int64
 	Compactions    int64
 	WindowsDeleted int64
+	// SealRemade counts seals that made their manifest again because a compaction
+	// swapped a merge in while they wrote their segments.
+	SealRemade int64
 	// DuplicateBatches counts Writes answered from a remembered batch id.
 	DuplicateBatches int64
 	// EncodePauses and EncodePaused are how often and how long sealing and compaction
@@ -709,9 +724,12 @@ func (t *Table) close() error {
 	t.mu.Unlock()
 	close(t.stop)
 	<-t.done
-	t.checks.Wait() // they fail fast with ErrClosed now
-	t.maint.Lock()  // wait for a maintenance job to notice
+	t.checks.Wait()     // they fail fast with ErrClosed now
+	t.background.Wait() // so does a background compaction
+	t.maint.Lock()      // wait for a maintenance job to notice
 	t.maint.Unlock()
+	t.compactMu.Lock()
+	t.compactMu.Unlock()
 	err := t.wal.close()
 	t.mu.Lock()
 	head, segs := t.batches, t.segments
