@@ -169,6 +169,7 @@ const (
 	// core leaves the other core and a half to the write path on a 2-core node.
 	paceSlice           = 2 * time.Millisecond
 	paceShare           = 0.5
+	compactPaceShare    = 0.25
 	maxPaceSleep        = 50 * time.Millisecond
 	paceRecentWrite     = 200 * time.Millisecond
 	paceFullSpeedFactor = 2

@@ -611,6 +611,33 @@ func sizeClass(rows int64) int {
 
 // compactOne merges segs (one window and shard) into one segment.
 func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Schema, segs []*segment) error {
+	drop := map[string]bool{}
+	for _, s := range segs {
+		drop[s.meta.File] = true
+	}
+	// Segments of full row groups are stitched (their pages copied as they are); the
+	// rest are read, re-sorted and written again.
+	id := t.reserveSegmentIDs(1)
+	scratch := scratchPool.Get().(*segScratch)
+	meta, stitched, err := stitchSegments(ctx, t.fs, t.dir, segName(id), schema, segs, scratch)
+	scratchPool.Put(scratch)
+	if err != nil {
+		return err
+	}
+	if stitched {
+		if err := syncDir(t.fs, t.dir); err != nil {
+			removeSegmentFiles(t.dir, []SegmentMeta{meta})
+			return err
+		}
+		applied, err := t.replaceSegments(ctx, epoch, drop, []SegmentMeta{meta}, id+1)
+		if err == nil && applied {
+			t.mu.Lock()
+			t.stats.Compactions++
+			t.stats.Stitched++
+			t.mu.Unlock()
+		}
+		return err
+	}
 	var recs []arrow.RecordBatch
 	defer func() { releaseAll(recs) }()
 	nulls := nullArrays{}
@@ -644,7 +671,7 @@ func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Sche
 	}
 	opts := t.opts
 	opts.Shards = 1 // all rows are of one shard already; keep the segment's shard number
-	pace := t.sealPacer()
+	pace := t.compactPacer()
 	var nextID uint64
 	reserve := func(n int) uint64 {
 		nextID = t.reserveSegmentIDs(n)
@@ -657,10 +684,6 @@ func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Sche
 	}
 	for i := range metas {
 		metas[i].Shard = segs[0].meta.Shard
-	}
-	drop := map[string]bool{}
-	for _, s := range segs {
-		drop[s.meta.File] = true
 	}
 	applied, err := t.replaceSegments(ctx, epoch, drop, metas, nextID+uint64(len(metas)))
 	if err == nil && applied {

@@ -234,7 +234,7 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 		return m, fmt.Errorf("create segment %s: %w", path, err)
 	}
 	if scratch.w == nil {
-		scratch.w = bufio.NewWriterSize(f, segWriteBuffer)
+		scratch.w = newSegmentBuffer(f)
 	}
 	bw := scratch.w
 	bw.Reset(f)
@@ -410,6 +410,11 @@ type segScratch struct {
 // scratchPool keeps segment writers' scratch between seals: grown to a row group's
 // values once, not at every seal (growing it was a tenth of the seal's CPU).
 var scratchPool = sync.Pool{New: func() any { return new(segScratch) }}
+
+// newSegmentBuffer returns the write buffer of a segment file.
+func newSegmentBuffer(f interface{ Write([]byte) (int, error) }) *bufio.Writer {
+	return bufio.NewWriterSize(f, segWriteBuffer)
+}
 
 // pageWriterOff makes writeSegment use pqarrow for every segment (tests compare the two).
 var pageWriterOff bool

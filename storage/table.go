@@ -136,6 +136,9 @@ type TableStats struct {
 	// SealRemade counts seals that made their manifest again because a compaction
 	// swapped a merge in while they wrote their segments.
 	SealRemade int64
+	// Stitched counts the compactions that copied their segments' row groups as they
+	// were instead of merging them row by row (stitchSegments).
+	Stitched int64
 	// DuplicateBatches counts Writes answered from a remembered batch id.
 	DuplicateBatches int64
 	// EncodePauses and EncodePaused are how often and how long sealing and compaction

@@ -1,0 +1,100 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCompactionStitches: segments whose row groups are full are compacted by copying
+// their column chunks into one file (stitchSegments). Four segments sealed from the
+// page writer's test rows (two segments each; every type, every null pattern; the column "late" absent from
+// the first segments, so the stitched file writes null chunks for it) become one
+// segment whose scans return exactly the rows and values they did before, with the row
+// groups and their zone maps kept, before and after a reopen that verifies the file.
+func TestCompactionStitches(t *testing.T) {
+	defer func(v int64) { stitchMinRowGroupRows = v }(stitchMinRowGroupRows)
+	stitchMinRowGroupRows = 500
+	dir := t.TempDir()
+	opts := Options{Tables: map[string]TableOptions{"t": {Shards: 1, RowGroupRows: 1000}}}
+	s := openWith(t, dir, opts)
+	ctx := context.Background()
+	recs := pageTestBatches(8_000, 2_000, false)
+	defer releaseAll(recs)
+	for _, r := range recs {
+		mustWrite(t, s, "t", r)
+		if err := mustTable(t, s, "t").Seal(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tbl := mustTable(t, s, "t")
+	cols := []string{TSColumn}
+	for _, f := range recs[0].Schema().Fields()[1:] {
+		cols = append(cols, f.Name)
+	}
+	before := tableDump(t, tbl, cols)
+	segsBefore := tbl.Segments()
+	if len(segsBefore) < 4 {
+		t.Fatalf("%d segments sealed, want at least 4", len(segsBefore))
+	}
+	if _, ok := segsBefore[0].Columns["late"]; ok {
+		t.Fatal("the first segment has the column late: the null chunks are not exercised")
+	}
+	if err := tbl.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := tbl.Stats()
+	if st.Stitched != 1 || st.Segments != 1 {
+		t.Fatalf("after Compact: %d stitched, %d segments; want 1 and 1", st.Stitched, st.Segments)
+	}
+	seg := tbl.Segments()[0]
+	var rgs int
+	for _, m := range segsBefore {
+		rgs += len(m.RowGroups)
+	}
+	if len(seg.RowGroups) != rgs || seg.Rows != 8_000 {
+		t.Fatalf("stitched segment: %d rows in %d row groups; want 8000 in %d", seg.Rows, len(seg.RowGroups), rgs)
+	}
+	if late := seg.Columns["late"]; late == nil || late.Nulls != 4_000+6 {
+		t.Fatalf("stitched zone map of late: %+v; want 4006 nulls", late)
+	}
+	if after := tableDump(t, tbl, cols); after != before {
+		t.Fatalf("rows differ after stitching:\n%s", firstDiff(before, after))
+	}
+	mustClose(t, s)
+	s = openWith(t, dir, Options{Tables: opts.Tables, VerifySegments: true})
+	defer mustClose(t, s)
+	if rep := s.Recovery(); len(rep) > 0 && len(rep[0].Quarantined) > 0 {
+		t.Fatalf("stitched segment quarantined at open: %v", rep[0].Quarantined)
+	}
+	if after := tableDump(t, mustTable(t, s, "t"), cols); after != before {
+		t.Fatalf("rows differ after stitching and reopening:\n%s", firstDiff(before, after))
+	}
+}
+
+// tableDump scans cols of tbl and returns its rows as sorted lines.
+func tableDump(t *testing.T, tbl *Table, cols []string) string {
+	t.Helper()
+	var lines []string
+	for _, r := range scanRows(t, tbl, cols) {
+		var b strings.Builder
+		for _, c := range cols {
+			fmt.Fprintf(&b, "%v|", r[c])
+		}
+		lines = append(lines, b.String())
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+func firstDiff(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(la), len(lb)) {
+		if la[i] != lb[i] {
+			return fmt.Sprintf("line %d:\n  before %s\n  after  %s", i, la[i], lb[i])
+		}
+	}
+	return fmt.Sprintf("%d lines before, %d after", len(la), len(lb))
+}
