@@ -27,6 +27,11 @@ test:
 
 # fuzz-short runs every Fuzz* target of the repository for FUZZTIME each (parsers, decoders,
 # kernels against the reference evaluator); found automatically, so new targets join in.
+# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline exceeded" at
+# the end of -fuzztime when an input is still running (golang/go#75804, fixed in Go
+# 1.27); the storage targets, at a few executions per second, meet it. A target that
+# fails that way, without writing a failing input, is run once more; a failing input
+# always fails the run.
 FUZZTIME ?= 4s
 .PHONY: fuzz-short
 fuzz-short:
@@ -34,7 +39,11 @@ fuzz-short:
 		pkg=./$$(dirname $$f); \
 		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
 			echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/sigmaflight-fuzz.log 2>&1 || { cat /tmp/sigmaflight-fuzz.log; exit 1; }; \
+			if ! $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/sigmaflight-fuzz.log 2>&1; then \
+				if grep -q 'Failing input written' /tmp/sigmaflight-fuzz.log || ! grep -q 'context deadline exceeded' /tmp/sigmaflight-fuzz.log; then cat /tmp/sigmaflight-fuzz.log; exit 1; fi; \
+				echo "  ended with Go's fuzztime deadline race (golang/go#75804), no failing input: running it once more"; \
+				$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/sigmaflight-fuzz.log 2>&1 || { cat /tmp/sigmaflight-fuzz.log; exit 1; }; \
+			fi; \
 		done; \
 	done; echo "fuzz-short: all targets ran without a failure"
 
