@@ -621,6 +621,10 @@ func (t *Table) compactOne(ctx context.Context, epoch uint64, schema *arrow.Sche
 	scratch := scratchPool.Get().(*segScratch)
 	meta, stitched, err := stitchSegments(ctx, t.fs, t.dir, segName(id), schema, segs, scratch)
 	scratchPool.Put(scratch)
+	var bad *stitchInputError
+	if errors.As(err, &bad) && errors.Is(err, errSegmentCorrupt) {
+		t.suspectSegment(bad.seg) // checked in full and quarantined if damaged
+	}
 	if err != nil {
 		return err
 	}

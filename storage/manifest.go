@@ -39,7 +39,9 @@ type batchIDEntry struct {
 }
 
 // SegmentMeta describes one immutable segment file: a Parquet file of one (window,
-// shard), sorted by ts, with zone maps per segment and per row group.
+// shard), its rows sorted by ts within each row group (a sealed or re-encoded segment is
+// sorted as a whole; a stitched one is its inputs' row groups in order of their first
+// ts), with zone maps per segment and per row group.
 type SegmentMeta struct {
 	// File is the segment's file name in the table directory.
 	File string `json:"file"`

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -58,4 +59,45 @@ func TestNullColumnsLeftOutOfFrames(t *testing.T) {
 	s = openWith(t, dir, Options{TableDefaults: TableOptions{SealRows: 1 << 40}})
 	defer mustClose(t, s)
 	check("after replaying the WAL", s)
+}
+
+// TestDroppedColumnCheckedUnderLock: a Write that left a column out as all null, because
+// the table had it, is refused by the table (errDroppedColumnGone, nothing stored) when
+// the table no longer has the column by the time the write is queued (a Replace came in
+// between), so that Write makes it again with every column (found in review: the column
+// vanished from the schema).
+func TestDroppedColumnCheckedUnderLock(t *testing.T) {
+	s := openWith(t, t.TempDir(), Options{TableDefaults: TableOptions{SealRows: 1 << 40}})
+	defer mustClose(t, s)
+	mustWrite(t, s, "t", mkBatch(col{"id", []int64{1}}, col{"x", []string{"a"}}))
+	// What Store.Write would have done before the Replace: x known, left out.
+	b := mkBatch(col{"id", []int64{2}}, col{"x", []any{nil}})
+	defer b.Release()
+	rec, err := withTS("t", b, DefaultTimeFields, time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, gone := dropKnownNullColumns(rec, mustTable(t, s, "t").Schema())
+	if len(gone) != 1 || gone[0].Name != "x" {
+		t.Fatalf("left out %v, want x", gone)
+	}
+	fr, err := encodeFrame(rec, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The Replace that wins the race: the table no longer has x.
+	if _, err := s.Write(t.Context(), "t", WriteOptions{IfExists: IfExistsReplace}, []arrow.RecordBatch{mkBatch(col{"id", []int64{9}})}); err != nil {
+		t.Fatal(err)
+	}
+	tbl := mustTable(t, s, "t")
+	if _, err := tbl.write(t.Context(), []arrow.RecordBatch{rec}, []*arrow.Schema{b.Schema()}, [][]byte{fr}, false, "", gone); !errors.Is(err, errDroppedColumnGone) {
+		t.Fatalf("write leaving out a column the table lost: %v, want errDroppedColumnGone", err)
+	}
+	// Write itself, now: x is not known, so it is kept and evolves the schema.
+	if _, err := s.Write(t.Context(), "t", appendOpts, []arrow.RecordBatch{b}); err != nil {
+		t.Fatal(err)
+	}
+	if ix := tbl.Schema().FieldIndices("x"); len(ix) != 1 {
+		t.Fatalf("schema after the write: %s; want x", tbl.Schema())
+	}
 }

@@ -439,6 +439,23 @@ func (s *Store) Close() error {
 // the in-memory head; the caller releases its own references as usual and must not
 // mutate the buffers afterwards. Concurrent Writes to one table share an fsync.
 func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batches []arrow.RecordBatch) (int64, error) {
+	n, err := s.write(ctx, table, opts, batches, true)
+	if errors.Is(err, errDroppedColumnGone) {
+		// The table lost a column this call's batches left out as all null (a Replace
+		// or a re-create came first): write them again with every column.
+		n, err = s.write(ctx, table, opts, batches, false)
+	}
+	return n, err
+}
+
+// errDroppedColumnGone is returned by Table.write when a column dropKnownNullColumns left
+// out of the call's batches is no longer in the table's schema with that type.
+var errDroppedColumnGone = errors.New("a column left out as all null is no longer in the table")
+
+// write is Write; with dropNulls, columns null in every row that the table has are left
+// out of the frames and the head (dropKnownNullColumns), and Table.write checks under the
+// table's lock that it still has them.
+func (s *Store) write(ctx context.Context, table string, opts WriteOptions, batches []arrow.RecordBatch, dropNulls bool) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -458,9 +475,10 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 	topts := s.tableOptions(table)
 	ingest := s.now()
 	var known *arrow.Schema // the table's schema, for dropping null columns it has
-	if opts.IfExists != IfExistsReplace {
+	if dropNulls && opts.IfExists != IfExistsReplace {
 		known = s.pendingSchema(table)
 	}
+	var dropped []arrow.Field
 	for i, b := range batches {
 		norm, err := normalizeBatch(table, i, b)
 		if err != nil {
@@ -471,7 +489,9 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 		if err != nil {
 			return 0, err
 		}
-		rec = dropKnownNullColumns(rec, known)
+		var gone []arrow.Field
+		rec, gone = dropKnownNullColumns(rec, known)
+		dropped = append(dropped, gone...)
 		recs = append(recs, rec)
 		orig = append(orig, b.Schema())
 		if callSchema, err = evolveSchema(table, callSchema, rec.Schema(), b.Schema()); err != nil {
@@ -499,7 +519,7 @@ func (s *Store) Write(ctx context.Context, table string, opts WriteOptions, batc
 		return 0, err
 	}
 	ok = true // t.write owns recs now
-	return t.write(ctx, recs, orig, frames, replace, opts.BatchID)
+	return t.write(ctx, recs, orig, frames, replace, opts.BatchID, dropped)
 }
 
 // pendingSchema returns the schema table's next write is validated against (nil when
@@ -525,10 +545,13 @@ func (s *Store) pendingSchema(table string) *arrow.Schema {
 // the head. Replay rebuilds the same table: the column is in the schema from the
 // manifest or from the earlier frame that brought it (a column new to the table is
 // kept, so its first frame names it). A batch of 0 rows is kept whole (it may be sent
-// for its schema). rec is released when a copy is returned.
-func dropKnownNullColumns(rec arrow.RecordBatch, known *arrow.Schema) arrow.RecordBatch {
+// for its schema). rec is released when a copy is returned; the columns left out are
+// returned, for Table.write to check under the table's lock that the table still has
+// them (a Replace may have come in between: the write is then made again with every
+// column, see Write).
+func dropKnownNullColumns(rec arrow.RecordBatch, known *arrow.Schema) (arrow.RecordBatch, []arrow.Field) {
 	if known == nil || rec.NumRows() == 0 {
-		return rec
+		return rec, nil
 	}
 	var keep []int
 	for i, f := range rec.Schema().Fields() {
@@ -549,17 +572,23 @@ func dropKnownNullColumns(rec arrow.RecordBatch, known *arrow.Schema) arrow.Reco
 		}
 	}
 	if keep == nil {
-		return rec
+		return rec, nil
 	}
 	fields := make([]arrow.Field, len(keep))
 	cols := make([]arrow.Array, len(keep))
 	for j, i := range keep {
 		fields[j], cols[j] = rec.Schema().Field(i), rec.Column(i)
 	}
+	var gone []arrow.Field
+	for i, f := range rec.Schema().Fields() {
+		if !slices.Contains(keep, i) {
+			gone = append(gone, f)
+		}
+	}
 	md := rec.Schema().Metadata()
 	out := array.NewRecordBatch(arrow.NewSchema(fields, &md), cols, rec.NumRows())
 	rec.Release()
-	return out
+	return out, gone
 }
 
 // tableForWrite resolves opts against the catalog, creating the table if asked. It

@@ -300,7 +300,7 @@ func TestWriteAfterClose(t *testing.T) {
 	if _, err := s.Write(context.Background(), "t", appendOpts, []arrow.RecordBatch{a}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Write after Close: got %v; want ErrClosed", err)
 	}
-	if _, err := tbl.write(context.Background(), nil, nil, nil, false, ""); !errors.Is(err, ErrClosed) {
+	if _, err := tbl.write(context.Background(), nil, nil, nil, false, "", nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("table write after Close: got %v; want ErrClosed", err)
 	}
 	if err := s.Close(); err != nil {

@@ -329,7 +329,7 @@ func (t *Table) rememberID(id string, rows int64) {
 // schema, queues them and waits until they are fsynced and visible, or failed. Once
 // queued the call waits for the outcome even if ctx is cancelled, so that its result is
 // never ambiguous; the wait is one fsync.
-func (t *Table) write(ctx context.Context, recs []arrow.RecordBatch, orig []*arrow.Schema, frames [][]byte, replace bool, id string) (int64, error) {
+func (t *Table) write(ctx context.Context, recs []arrow.RecordBatch, orig []*arrow.Schema, frames [][]byte, replace bool, id string, dropped []arrow.Field) (int64, error) {
 	req := &commitReq{recs: recs, frames: frames, replace: replace, id: id, done: make(chan error, 1), finished: make(chan struct{})}
 	for _, rec := range recs {
 		req.rows += rec.NumRows()
@@ -402,6 +402,18 @@ func (t *Table) write(ctx context.Context, recs []arrow.RecordBatch, orig []*arr
 	schema := t.pending
 	if replace {
 		schema = nil
+	}
+	// Columns the batches left out as all null must still be in the schema they are
+	// validated against, with their type (see dropKnownNullColumns).
+	for _, f := range dropped {
+		ix := []int(nil)
+		if schema != nil {
+			ix = schema.FieldIndices(f.Name)
+		}
+		if len(ix) != 1 || !arrow.TypeEqual(schema.Field(ix[0]).Type, f.Type) {
+			t.mu.Unlock()
+			return fail(errDroppedColumnGone)
+		}
 	}
 	for i, rec := range recs {
 		s, err := evolveSchema(t.name, schema, rec.Schema(), orig[i])

@@ -65,7 +65,11 @@ func encodeFrame(rec arrow.RecordBatch, framesLeft int, batchID string) ([]byte,
 		}
 	}()
 	const head = frameHeaderSize + frameMagicSize + 4 // + the stream's length
-	w := &s2Blocks{frame: getFrameBuffer(head + s2.MaxEncodedLen(frameSizeHint(rec)))[:head], small: (*small)[:0]}
+	// The first guess of the frame's size; s2Blocks grows it when the stream is larger.
+	// (frameSizeHint counts whole buffers, a sliced batch's parent's too: uncapped, a
+	// small slice of a huge batch asked for more than MaxEncodedLen takes, and panicked.)
+	hint := s2.MaxEncodedLen(min(frameSizeHint(rec), maxInitialFrame))
+	w := &s2Blocks{frame: getFrameBuffer(head + hint)[:head], small: (*small)[:0]}
 	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 	err := iw.Write(framed)
 	if cerr := iw.Close(); err == nil {
@@ -109,6 +113,8 @@ type s2Blocks struct {
 const (
 	s2DirectMin  = 64 << 10
 	s2SmallBlock = 1 << 20
+	// maxInitialFrame caps the stream size a frame buffer is first made for.
+	maxInitialFrame = 16 << 20
 )
 
 func (w *s2Blocks) Write(p []byte) (int, error) {
@@ -233,7 +239,9 @@ func decodePayload(payload []byte) (rec arrow.RecordBatch, left int, id string, 
 
 // decodeS2Blocks decodes the body of an SFS3 payload (after the magic): the stream's
 // length, then blocks each behind its compressed length, which must decode to exactly
-// that many bytes.
+// that many bytes. The blocks' announced lengths must add up to the stream's before
+// anything is allocated (a payload that passed its CRC can still announce up to
+// maxFramePayload).
 func decodeS2Blocks(b []byte) ([]byte, error) {
 	if len(b) < 4 {
 		return nil, fmt.Errorf("S2 blocks: payload of %d bytes has no stream length", len(b))

@@ -357,7 +357,8 @@ func TestLegacyFramesReplay(t *testing.T) {
 }
 
 // FuzzDecodePayload feeds frame payloads (behind the CRC, which replay checks first) to
-// the decoder: it never panics, and a payload it accepts re-encodes to the same rows.
+// the decoder (which turns a decoder panic into an error): a payload it accepts
+// re-encodes to the same rows.
 // Seeds: real payloads of each format.
 func FuzzDecodePayload(f *testing.F) {
 	for _, c := range smallCalls() {
@@ -432,4 +433,40 @@ func validateBatch(rec arrow.RecordBatch) (err error) {
 		}
 	}
 	return nil
+}
+
+// TestFrameOfSlicedBatch: a small slice of a large batch is framed in a buffer sized for
+// the slice, not for its parent's buffers (frameSizeHint counts whole buffers; uncapped,
+// a slice of a batch of more than 4 GiB panicked in Write: found in review), and reads
+// back as the slice.
+func TestFrameOfSlicedBatch(t *testing.T) {
+	const n = 20 << 20 // 160 MB of int64
+	vals := make([]int64, n)
+	for i := range vals {
+		vals[i] = int64(i)
+	}
+	big := mkBatch(col{"id", vals})
+	defer big.Release()
+	small := big.NewSlice(n-1000, n)
+	defer small.Release()
+	r, err := withTS("t", small, DefaultTimeFields, time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	fr, err := encodeFrame(r, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit := frameHeaderSize + 8 + s2.MaxEncodedLen(maxInitialFrame); cap(fr) > limit {
+		t.Fatalf("frame buffer of %d bytes for a 1,000-row slice; want at most %d", cap(fr), limit)
+	}
+	back, _, _, err := decodePayload(fr[frameHeaderSize:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Release()
+	if got := back.Column(back.Schema().FieldIndices("id")[0]).(*array.Int64).Value(0); back.NumRows() != 1000 || got != n-1000 {
+		t.Fatalf("decoded %d rows starting at id %d; want 1000 from %d", back.NumRows(), got, n-1000)
+	}
 }
