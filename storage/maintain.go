@@ -250,7 +250,7 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 
 		// 4. On the commit goroutine: rename the manifest into place, then swap the
 		// head and segment lists.
-		stale := false
+		stale, applied := false, false
 		err = t.runOp(ctx, func() error {
 			t.mu.Lock()
 			if t.epoch != epoch {
@@ -301,9 +301,16 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 			t.drained = make(chan struct{})
 			t.mu.Unlock()
 			releaseAll(old)
-			t.removeWALsBefore(newGen)
+			applied = true
 			return nil
 		})
+		if applied {
+			// Off the commit goroutine: unlinking a generation of tens of megabytes and
+			// fsyncing the directory took tens of milliseconds behind segment writes,
+			// during which no commit could be acknowledged. The manifest no longer
+			// needs them; a crash before they go leaves files Open removes.
+			t.removeWALsBefore(newGen)
+		}
 		if !stale || err != nil {
 			if err != nil && stale {
 				os.Remove(tmp)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -677,7 +678,7 @@ func (t *Table) removeWALsBefore(gen uint64) {
 	removed := false
 	for _, e := range entries {
 		if g, ok := parseWALName(e.Name()); ok && g < gen {
-			if err := os.Remove(filepath.Join(t.dir, e.Name())); err != nil {
+			if err := os.Remove(filepath.Join(t.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				slog.Warn("storage: removing sealed WAL generation", "path", filepath.Join(t.dir, e.Name()), "err", err)
 			}
 			removed = true
