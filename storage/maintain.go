@@ -250,8 +250,9 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 
 		// 4. On the commit goroutine: rename the manifest into place, then swap the
 		// head and segment lists.
-		stale, applied := false, false
+		stale, applied, ran := false, false, false
 		err = t.runOp(ctx, func() error {
+			ran = true
 			t.mu.Lock()
 			if t.epoch != epoch {
 				t.mu.Unlock()
@@ -311,10 +312,12 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 			// needs them; a crash before they go leaves files Open removes.
 			t.removeWALsBefore(newGen)
 		}
+		if err != nil && !ran {
+			// The table closed (or ctx ended) first: nothing names the new files.
+			os.Remove(tmp)
+			removeSegmentFiles(t.dir, metas)
+		}
 		if !stale || err != nil {
-			if err != nil && stale {
-				os.Remove(tmp)
-			}
 			return err
 		}
 		t.mu.Lock()
@@ -825,10 +828,13 @@ func (t *Table) compactInBackground(ctx context.Context) {
 		return
 	}
 	t.background.Add(1) // under mu: close sets closed before it waits
+	ctx, cancel := context.WithCancel(ctx)
+	t.cancelBackground = cancel // close cancels a merge in progress (a Drop need not wait it out)
 	t.mu.Unlock()
 	go func() {
 		defer t.background.Done()
 		defer t.compacting.Store(false)
+		defer cancel()
 		if err := t.compact(ctx, t.compactionMayWait); err != nil && !quietMaintErr(err) {
 			slog.Error("storage: compaction failed", "table", t.name, "err", err)
 		}

@@ -59,6 +59,8 @@ type Table struct {
 	// (maintain starts it), tracked by background for close.
 	compacting atomic.Bool
 	background sync.WaitGroup
+	// cancelBackground cancels the running background compaction (under mu).
+	cancelBackground context.CancelFunc
 
 	mu sync.Mutex
 	// schema is the schema of the committed rows; nil until the first commit.
@@ -740,8 +742,13 @@ func (t *Table) close() error {
 	t.mu.Unlock()
 	close(t.stop)
 	<-t.done
+	t.mu.Lock()
+	if t.cancelBackground != nil {
+		t.cancelBackground()
+	}
+	t.mu.Unlock()
 	t.checks.Wait()     // they fail fast with ErrClosed now
-	t.background.Wait() // so does a background compaction
+	t.background.Wait() // a background compaction stops at its next check of ctx
 	t.maint.Lock()      // wait for a maintenance job to notice
 	t.maint.Unlock()
 	t.compactMu.Lock()
