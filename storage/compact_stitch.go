@@ -173,17 +173,8 @@ func stitchSegments(ctx context.Context, fsys fileSystem, dir, name string, sche
 			m.Rows += rgMeta.Rows
 		}
 	}
-	if err := pf.close(); err != nil {
-		return fail(fmt.Errorf("write segment %s: %w", path, err))
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(fmt.Errorf("write segment %s: %w", path, err))
-	}
-	if err := f.Sync(); err != nil {
-		return fail(fmt.Errorf("fsync segment %s: %w", path, err))
-	}
-	if err := f.Close(); err != nil {
-		return fail(fmt.Errorf("close segment %s: %w", path, err))
+	if err := finishSegmentFile(pf.close(), bw, f, path); err != nil {
+		return fail(err)
 	}
 	m.Bytes, m.CRC = cw.n, cw.crc
 	m.MinTS, m.MaxTS = ins[0].seg.meta.MinTS, ins[0].seg.meta.MaxTS
@@ -263,10 +254,9 @@ func (f *pageFile) writeNulls(n int, dt arrow.DataType) error {
 		return f.writeDict(n, valid, nil, []int32{0, 0}, nil)
 	case arrow.BOOL:
 		return f.writePlainBool(n, valid, nil, 0)
-	case arrow.INT32, arrow.FLOAT32:
-		return f.writePlainFixed(n, valid, nil, 4)
-	case arrow.INT64, arrow.FLOAT64, arrow.TIMESTAMP:
-		return f.writePlainFixed(n, valid, nil, 8)
+	}
+	if w := plainWidth(dt); w > 0 {
+		return f.writePlainFixed(n, valid, nil, w)
 	}
 	return fmt.Errorf("BUG: no null chunk for a %s column", dt)
 }

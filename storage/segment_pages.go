@@ -469,13 +469,23 @@ func (f *pageFile) writeArrow(col arrow.Array) error {
 		}
 		return f.writePlainBinary(n, valid, a.ValueOffsets(), data)
 	}
-	switch col.DataType().ID() {
-	case arrow.BOOL:
+	if col.DataType().ID() == arrow.BOOL {
 		return f.writePlainBool(n, valid, values, 0)
-	case arrow.INT32, arrow.FLOAT32:
-		return f.writePlainFixed(n, valid, values, 4)
-	case arrow.INT64, arrow.FLOAT64, arrow.TIMESTAMP:
-		return f.writePlainFixed(n, valid, values, 8)
+	}
+	if w := plainWidth(col.DataType()); w > 0 {
+		return f.writePlainFixed(n, valid, values, w)
 	}
 	return fmt.Errorf("BUG: page writer given a %s column", col.DataType())
+}
+
+// plainWidth is the byte width of a fixed-width type the page writer writes PLAIN
+// (0 for the others).
+func plainWidth(dt arrow.DataType) int {
+	switch dt.ID() {
+	case arrow.INT32, arrow.FLOAT32:
+		return 4
+	case arrow.INT64, arrow.FLOAT64, arrow.TIMESTAMP:
+		return 8
+	}
+	return 0
 }

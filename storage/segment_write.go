@@ -374,17 +374,8 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 	} else {
 		err = fw.Close() // writes the footer; does not close f (countingWriter has no Close)
 	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		return fail(fmt.Errorf("write segment %s: %w", path, err))
-	}
-	if err := f.Sync(); err != nil {
-		return fail(fmt.Errorf("fsync segment %s: %w", path, err))
-	}
-	if err := f.Close(); err != nil {
-		return fail(fmt.Errorf("close segment %s: %w", path, err))
+	if err := finishSegmentFile(err, bw, f, path); err != nil {
+		return fail(err)
 	}
 	m.Bytes, m.CRC = cw.n, cw.crc
 	m.MinTS, m.MaxTS = ts[0], ts[len(ts)-1]
@@ -410,6 +401,24 @@ type segScratch struct {
 // scratchPool keeps segment writers' scratch between seals: grown to a row group's
 // values once, not at every seal (growing it was a tenth of the seal's CPU).
 var scratchPool = sync.Pool{New: func() any { return new(segScratch) }}
+
+// finishSegmentFile ends a segment file whose footer was written with footerErr: the
+// write buffer flushed, the file fsynced and closed (the caller removes it on error).
+func finishSegmentFile(footerErr error, bw *bufio.Writer, f writableFile, path string) error {
+	if footerErr == nil {
+		footerErr = bw.Flush()
+	}
+	if footerErr != nil {
+		return fmt.Errorf("write segment %s: %w", path, footerErr)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync segment %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close segment %s: %w", path, err)
+	}
+	return nil
+}
 
 // newSegmentBuffer returns the write buffer of a segment file.
 func newSegmentBuffer(f interface{ Write([]byte) (int, error) }) *bufio.Writer {
