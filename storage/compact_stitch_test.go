@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // TestCompactionStitches: segments whose row groups are full are compacted by copying
@@ -21,17 +23,9 @@ func TestCompactionStitches(t *testing.T) {
 	defer func(v int64) { stitchMinRowGroupRows = v }(stitchMinRowGroupRows)
 	stitchMinRowGroupRows = 500
 	dir := t.TempDir()
-	opts := Options{Tables: map[string]TableOptions{"t": {Shards: 1, RowGroupRows: 1000}}}
-	s := openWith(t, dir, opts)
 	ctx := context.Background()
-	recs := pageTestBatches(8_000, 2_000, false)
+	s, recs := sealStitchInputs(t, dir)
 	defer releaseAll(recs)
-	for _, r := range recs {
-		mustWrite(t, s, "t", r)
-		if err := mustTable(t, s, "t").Seal(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
 	tbl := mustTable(t, s, "t")
 	cols := []string{TSColumn}
 	for _, f := range recs[0].Schema().Fields()[1:] {
@@ -67,7 +61,7 @@ func TestCompactionStitches(t *testing.T) {
 		t.Fatalf("rows differ after stitching:\n%s", firstDiff(before, after))
 	}
 	mustClose(t, s)
-	s = openWith(t, dir, Options{Tables: opts.Tables, VerifySegments: true})
+	s = openWith(t, dir, Options{Tables: stitchTableOptions, VerifySegments: true})
 	defer mustClose(t, s)
 	if rep := s.Recovery(); len(rep) > 0 && len(rep[0].Quarantined) > 0 {
 		t.Fatalf("stitched segment quarantined at open: %v", rep[0].Quarantined)
@@ -75,6 +69,25 @@ func TestCompactionStitches(t *testing.T) {
 	if after := tableDump(t, mustTable(t, s, "t"), cols); after != before {
 		t.Fatalf("rows differ after stitching and reopening:\n%s", firstDiff(before, after))
 	}
+}
+
+// stitchTableOptions: one shard and row groups of 1,000 rows.
+var stitchTableOptions = map[string]TableOptions{"t": {Shards: 1, RowGroupRows: 1000}}
+
+// sealStitchInputs opens a store in dir and seals the page writer's 8,000 test rows into
+// table "t" in four seals of 2,000 (two segments each), returning the store and the
+// batches (the caller releases them).
+func sealStitchInputs(t *testing.T, dir string) (*Store, []arrow.RecordBatch) {
+	t.Helper()
+	s := openWith(t, dir, Options{Tables: stitchTableOptions})
+	recs := pageTestBatches(8_000, 2_000, false)
+	for _, r := range recs {
+		mustWrite(t, s, "t", r)
+		if err := mustTable(t, s, "t").Seal(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, recs
 }
 
 // tableDump scans cols of tbl and returns its rows as sorted lines.
@@ -111,18 +124,10 @@ func TestStitchRefusesDamagedInput(t *testing.T) {
 	defer func(v int64) { stitchMinRowGroupRows = v }(stitchMinRowGroupRows)
 	stitchMinRowGroupRows = 500
 	dir := t.TempDir()
-	opts := Options{Tables: map[string]TableOptions{"t": {Shards: 1, RowGroupRows: 1000}}}
-	s := openWith(t, dir, opts)
-	defer mustClose(t, s)
 	ctx := context.Background()
-	recs := pageTestBatches(8_000, 2_000, false)
+	s, recs := sealStitchInputs(t, dir)
+	defer mustClose(t, s)
 	defer releaseAll(recs)
-	for _, r := range recs {
-		mustWrite(t, s, "t", r)
-		if err := mustTable(t, s, "t").Seal(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
 	tbl := mustTable(t, s, "t")
 	segs := tbl.Segments()
 	victim := filepath.Join(dir, "tables", "t", segs[1].File)

@@ -231,58 +231,59 @@ func (f *pageFile) writePlainBinary(n int, valid []byte, offsets []int32, values
 	return pw.Close(false, false)
 }
 
-// writePlainFixed writes a fixed-width column chunk of n rows of width bytes each
-// (values: the n values, nulls included, little endian), one page per row group.
-func (f *pageFile) writePlainFixed(n int, valid []byte, values []byte, width int) error {
+// writePlainChunk writes a column chunk of n rows as one PLAIN data page: the
+// definition levels read off valid, then the values appendValues appends.
+func (f *pageFile) writePlainChunk(n int, valid []byte, appendValues func(dst []byte) []byte) error {
 	pw, err := f.nextColumn()
 	if err != nil {
 		return err
 	}
-	f.page = appendDefLevels(f.page[:0], valid, n)
-	if valid == nil {
-		f.page = append(f.page, values[:n*width]...)
-	} else {
-		for k := 0; k < n; k++ {
-			if bitutil.BitIsSet(valid, k) {
-				f.page = append(f.page, values[k*width:(k+1)*width]...)
-			}
-		}
-	}
+	f.page = appendValues(appendDefLevels(f.page[:0], valid, n))
 	if err := f.writePage(pw, n, parquet.Encodings.Plain); err != nil {
 		return err
 	}
 	return pw.Close(false, false)
 }
 
+// writePlainFixed writes a fixed-width column chunk of n rows of width bytes each
+// (values: the n values, nulls included, little endian), one page per row group.
+func (f *pageFile) writePlainFixed(n int, valid []byte, values []byte, width int) error {
+	return f.writePlainChunk(n, valid, func(dst []byte) []byte {
+		if valid == nil {
+			return append(dst, values[:n*width]...)
+		}
+		for k := 0; k < n; k++ {
+			if bitutil.BitIsSet(valid, k) {
+				dst = append(dst, values[k*width:(k+1)*width]...)
+			}
+		}
+		return dst
+	})
+}
+
 // writePlainBool writes a boolean column chunk of n rows (values: a bitmap from bit
 // voff).
 func (f *pageFile) writePlainBool(n int, valid []byte, values []byte, voff int) error {
-	pw, err := f.nextColumn()
-	if err != nil {
-		return err
-	}
-	f.page = appendDefLevels(f.page[:0], valid, n)
-	var acc byte
-	nb := 0
-	for k := 0; k < n; k++ {
-		if valid != nil && !bitutil.BitIsSet(valid, k) {
-			continue
+	return f.writePlainChunk(n, valid, func(dst []byte) []byte {
+		var acc byte
+		nb := 0
+		for k := 0; k < n; k++ {
+			if valid != nil && !bitutil.BitIsSet(valid, k) {
+				continue
+			}
+			if bitutil.BitIsSet(values, voff+k) {
+				acc |= 1 << nb
+			}
+			if nb++; nb == 8 {
+				dst = append(dst, acc)
+				acc, nb = 0, 0
+			}
 		}
-		if bitutil.BitIsSet(values, voff+k) {
-			acc |= 1 << nb
+		if nb > 0 {
+			dst = append(dst, acc)
 		}
-		if nb++; nb == 8 {
-			f.page = append(f.page, acc)
-			acc, nb = 0, 0
-		}
-	}
-	if nb > 0 {
-		f.page = append(f.page, acc)
-	}
-	if err := f.writePage(pw, n, parquet.Encodings.Plain); err != nil {
-		return err
-	}
-	return pw.Close(false, false)
+		return dst
+	})
 }
 
 // close ends the last row group and writes the footer.

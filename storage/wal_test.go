@@ -266,45 +266,40 @@ func FuzzReplayWAL(f *testing.F) {
 
 // legacyFrame encodes rec the way WAL frames were written before S2 (a bare Arrow IPC
 // stream with LZ4-compressed bodies, no magic), with arrow's own writer.
-func legacyFrame(t *testing.T, rec arrow.RecordBatch, left int) []byte {
+func legacyFrame(t testing.TB, rec arrow.RecordBatch, left int) []byte {
 	t.Helper()
-	md := arrow.NewMetadata([]string{metaFramesLeft}, []string{strconv.Itoa(left)})
-	schema := arrow.NewSchema(rec.Schema().Fields(), &md)
-	framed := array.NewRecordBatch(schema, rec.Columns(), rec.NumRows())
-	defer framed.Release()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithLZ4())
-	if err := w.Write(framed); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	payload := buf.Bytes()
-	hdr := make([]byte, frameHeaderSize)
-	binary.LittleEndian.PutUint32(hdr[0:4], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(hdr[4:8], crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
-	return append(hdr, payload...)
+	return framePayload(ipcFrameStream(t, rec, left, ipc.WithLZ4()))
 }
 
 // s2BlockFrame encodes rec as the second format wrote frames (SFS2: the whole IPC
 // stream as one S2 block).
 func s2BlockFrame(t testing.TB, rec arrow.RecordBatch, left int) []byte {
 	t.Helper()
+	payload := binary.LittleEndian.AppendUint32(nil, frameS2Magic)
+	return framePayload(append(payload, s2.Encode(nil, ipcFrameStream(t, rec, left))...))
+}
+
+// ipcFrameStream is rec as the IPC stream of a frame with left frames of its call after
+// it, written by arrow's writer with opts.
+func ipcFrameStream(t testing.TB, rec arrow.RecordBatch, left int, opts ...ipc.Option) []byte {
+	t.Helper()
 	md := arrow.NewMetadata([]string{metaFramesLeft}, []string{strconv.Itoa(left)})
 	schema := arrow.NewSchema(rec.Schema().Fields(), &md)
 	framed := array.NewRecordBatch(schema, rec.Columns(), rec.NumRows())
 	defer framed.Release()
 	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
+	w := ipc.NewWriter(&buf, append([]ipc.Option{ipc.WithSchema(schema)}, opts...)...)
 	if err := w.Write(framed); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	payload := binary.LittleEndian.AppendUint32(nil, frameS2Magic)
-	payload = append(payload, s2.Encode(nil, buf.Bytes())...)
+	return buf.Bytes()
+}
+
+// framePayload puts the frame header (length, CRC32C) in front of payload.
+func framePayload(payload []byte) []byte {
 	hdr := make([]byte, frameHeaderSize)
 	binary.LittleEndian.PutUint32(hdr[0:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(hdr[4:8], crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
