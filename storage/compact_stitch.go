@@ -107,7 +107,9 @@ func stitchSegments(ctx context.Context, fsys fileSystem, dir, name string, sche
 	if err != nil {
 		return m, false, fmt.Errorf("create segment %s: %w", path, err)
 	}
+	sw := newSyncingWriter(f)
 	fail := func(err error) (SegmentMeta, bool, error) {
+		sw.wait() // before closing the file a background fsync may still use
 		f.Close()
 		os.Remove(path)
 		return m, false, err
@@ -116,7 +118,7 @@ func stitchSegments(ctx context.Context, fsys fileSystem, dir, name string, sche
 		scratch.w = newSegmentBuffer(f)
 	}
 	bw := scratch.w
-	bw.Reset(f)
+	bw.Reset(sw)
 	cw := &countingWriter{w: bw}
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Zstd),
@@ -173,7 +175,7 @@ func stitchSegments(ctx context.Context, fsys fileSystem, dir, name string, sche
 			m.Rows += rgMeta.Rows
 		}
 	}
-	if err := finishSegmentFile(pf.close(), bw, f, path); err != nil {
+	if err := finishSegmentFile(pf.close(), bw, sw, f, path); err != nil {
 		return fail(err)
 	}
 	m.Bytes, m.CRC = cw.n, cw.crc

@@ -19,9 +19,8 @@ type faultFS struct {
 	failTruncate atomic.Bool  // every Truncate returns EIO (the disk is gone)
 	spaceLeft    atomic.Int64 // bytes that may still be written; <0: unlimited
 	// hook, when set, is called before every OpenFile ("open"), Open ("openread"),
-	// Rename ("rename", with
-	// the new path) and SyncDir ("syncdir"); an error it returns is what the operation
-	// returns, without doing it.
+	// Rename ("rename", with the new path), file Sync ("sync") and SyncDir ("syncdir");
+	// an error it returns is what the operation returns, without doing it.
 	hook atomic.Pointer[func(op, path string) error]
 }
 
@@ -119,6 +118,9 @@ func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func (ff *faultFile) Sync() error {
+	if err := ff.fs.callHook("sync", ff.f.Name()); err != nil {
+		return err
+	}
 	if ff.fs.failSync.Load() {
 		return syscall.EIO
 	}
