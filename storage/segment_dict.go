@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"math/bits"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -129,18 +130,49 @@ func (s *stringSource) value(i int) (string, bool) {
 	return unsafe.String(&s.values[lo], int(hi-lo)), true
 }
 
-// build returns rows refs of src (runs: refRuns of refs) as a dictionary array of type
-// dt (utf8 or binary values), and the zone map of those rows; d.dense holds the entries
-// of the non-null rows. A column null in every row gets a one-entry
+// batchRows lists a row group's rows by batch: the positions (into the row group's
+// refs) of batch b's rows are k[start[b]:start[b+1]], in row order. A dictionary column
+// visits only the batches that hold it through it: in ts order the rows of batches from
+// many collectors interleave (on the OTRF corpus nearly every row is a run of its own),
+// and a sparse column is absent from most batches, so walking the rows for every column
+// cost more than building the dictionaries (a quarter of a seal's CPU).
+type batchRows struct {
+	start []int32
+	k     []int32
+	next  []int32
+}
+
+// build lists the rows of part, whose batch indexes are below batches.
+func (br *batchRows) build(part []rowRef, batches int) {
+	br.start = grow(br.start, batches+1)
+	clear(br.start)
+	for _, r := range part {
+		br.start[r.b+1]++
+	}
+	for b := 1; b <= batches; b++ {
+		br.start[b] += br.start[b-1]
+	}
+	br.next = append(br.next[:0], br.start[:batches]...)
+	br.k = grow(br.k, len(part))
+	for k, r := range part {
+		br.k[br.next[r.b]] = int32(k)
+		br.next[r.b]++
+	}
+}
+
+// build returns rows refs of src (rows: refs listed by batch) as a dictionary array of
+// type dt (utf8 or binary values), and the zone map of those rows; d.dense holds the
+// entries of the non-null rows in row order. A column null in every row gets a one-entry
 // dictionary ("") that no row references, so that every column chunk has a dictionary
 // page of the usual shape.
-func (d *dictColumn) build(src []stringSource, refs []rowRef, runs []refRun, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
+func (d *dictColumn) build(src []stringSource, refs []rowRef, rows *batchRows, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
 	n := len(refs)
 	if d.ids == nil {
 		d.ids = make(map[string]int32)
 	}
 	clear(d.ids)
 	d.idx = grow(d.idx, n)
+	clear(d.idx) // null rows reference entry 0
 	d.valid = grow(d.valid, int(bitutil.BytesForBits(int64(n))))
 	clear(d.valid)
 	d.offsets = append(d.offsets[:0], 0)
@@ -150,21 +182,23 @@ func (d *dictColumn) build(src []stringSource, refs []rowRef, runs []refRun, dt 
 			src[b].remap[j] = -1
 		}
 	}
-	d.dense = d.dense[:0]
 	nulls := 0
 	var last string // the value of the last plain row interned, lastID its id
 	lastID := int32(-1)
-	for _, run := range runs {
-		s := &src[run.b]
-		if s.offsets == nil { // null in the whole batch
-			clear(d.idx[run.k : run.k+run.n])
-			nulls += run.n
+	for b := range src {
+		ks := rows.k[rows.start[b]:rows.start[b+1]]
+		if len(ks) == 0 {
 			continue
 		}
-		for k := run.k; k < run.k+run.n; k++ {
+		s := &src[b]
+		if s.offsets == nil { // null in the whole batch
+			nulls += len(ks)
+			continue
+		}
+		for _, k32 := range ks {
+			k := int(k32)
 			i := int(refs[k].i)
 			if s.valid != nil && !bitutil.BitIsSet(s.valid, s.voff+i) {
-				d.idx[k] = 0
 				nulls++
 				continue
 			}
@@ -176,34 +210,38 @@ func (d *dictColumn) build(src []stringSource, refs []rowRef, runs []refRun, dt 
 				if id < 0 {
 					var err error
 					if id, err = d.intern(s, int(e)); err != nil {
-						return nil, ColumnStats{}, fmt.Errorf("%w (%d rows so far)", err, k+1)
+						return nil, ColumnStats{}, err
 					}
 					s.remap[e] = id
 				}
 				d.idx[k] = id
-				d.dense = append(d.dense, id)
 				continue
 			}
-			// Rows in ts order repeat the previous row's value often (the same host,
-			// channel, image in a run): compare before hashing.
+			// Rows of one batch in ts order repeat the previous row's value often (the
+			// same host, channel, image in a run): compare before hashing.
 			lo, hi := s.offsets[i], s.offsets[i+1]
 			if lastID >= 0 && int(hi-lo) == len(last) && string(s.values[lo:hi]) == last {
 				d.idx[k] = lastID
-				d.dense = append(d.dense, lastID)
 				continue
 			}
 			id, err := d.intern(s, i)
 			if err != nil {
-				return nil, ColumnStats{}, fmt.Errorf("%w (%d rows so far)", err, k+1)
+				return nil, ColumnStats{}, err
 			}
 			d.idx[k] = id
-			d.dense = append(d.dense, id)
 			lastID = id
 			if hi > lo {
 				last = unsafe.String(&s.values[lo], int(hi-lo))
 			} else {
 				last = ""
 			}
+		}
+	}
+	// The non-null rows' entries in row order, a byte of the validity bitmap at a time.
+	d.dense = d.dense[:0]
+	for j, v := range d.valid {
+		for ; v != 0; v &= v - 1 {
+			d.dense = append(d.dense, d.idx[j*8+bits.TrailingZeros8(v)])
 		}
 	}
 	cs := ColumnStats{Nulls: int64(nulls)}

@@ -325,6 +325,7 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 		rg := RowGroupMeta{Rows: end - off, MinTS: ts[off], MaxTS: ts[end-1], Columns: make(map[string]*ColumnStats, len(fields))}
 		// Column by column (what fw.Write does inside), pausing in between when paced.
 		scratch.runs = refRuns(scratch.runs, part)
+		scratch.rows.build(part, len(recs))
 		var err error
 		if direct {
 			err = pf.startRowGroup(len(part))
@@ -338,7 +339,7 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 			if srcs[i] != nil && plain[i] {
 				col, cs, err = scratch.plain.gatherStrings(srcs[i], part, scratch.runs, fields[i].Type)
 			} else if dict {
-				col, cs, err = scratch.dicts[i%2].build(srcs[i], part, scratch.runs, fields[i].Type)
+				col, cs, err = scratch.dicts[i%2].build(srcs[i], part, &scratch.rows, fields[i].Type)
 			} else {
 				col, err = gatherColumn(ctx, recs, colIx[i], fields[i].Type, part, starts)
 				if err == nil {
@@ -398,6 +399,7 @@ type segScratch struct {
 	pages pageScratch
 	w     *bufio.Writer // the segment file's write buffer
 	runs  []refRun      // the row group's refRuns
+	rows  batchRows     // the row group's rows by batch
 }
 
 // scratchPool keeps segment writers' scratch between seals: grown to a row group's
