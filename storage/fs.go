@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 )
 
 // syncDir fsyncs a directory through fsys so that entries created, renamed or removed in
@@ -145,4 +147,58 @@ func renameSync(fsys fileSystem, tmp, path string) error {
 		return fmt.Errorf("write %s: %w: %w", path, errAfterRename, err)
 	}
 	return nil
+}
+
+// removeInSteps deletes the file at path: the name goes at once (os.Remove), the blocks
+// a few MiB at a time afterwards. The file system is mounted with online discard here
+// (and often in the cloud): every block freed is discarded in the journal commit that
+// frees it, and a WAL fsync waiting on that commit waited for the discard of a whole
+// sealed WAL generation (tens of MiB, once per seal) or of a merge's inputs. The file is
+// opened before it is unlinked and truncated removeStep bytes at a time, removeStepPause
+// apart, by one goroutine for the whole process (shrinker); a crash in between leaves an
+// unnamed inode the file system frees when it mounts. A file that cannot be queued
+// (shrinkQueue files already wait, or it cannot be opened) is freed at once.
+func removeInSteps(path string) error {
+	f, oerr := os.OpenFile(path, os.O_WRONLY, 0)
+	if err := os.Remove(path); err != nil {
+		if oerr == nil {
+			f.Close()
+		}
+		return err
+	}
+	if oerr != nil {
+		return nil
+	}
+	shrinkOnce.Do(func() { go shrinker() })
+	select {
+	case shrinkQueue <- f:
+	default:
+		f.Close()
+	}
+	return nil
+}
+
+const (
+	removeStep      = 4 << 20
+	removeStepPause = 20 * time.Millisecond
+)
+
+var (
+	shrinkOnce  sync.Once
+	shrinkQueue = make(chan *os.File, 64)
+)
+
+// shrinker frees the blocks of the unlinked files removeInSteps queues.
+func shrinker() {
+	for f := range shrinkQueue {
+		if st, err := f.Stat(); err == nil {
+			for size := st.Size() - removeStep; size > 0; size -= removeStep {
+				if f.Truncate(size) != nil {
+					break
+				}
+				time.Sleep(removeStepPause)
+			}
+		}
+		f.Close()
+	}
 }

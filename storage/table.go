@@ -217,7 +217,7 @@ func (o *segOwner) remove(path string) {
 	if o.dropped {
 		return
 	}
-	if err := os.Remove(path); err != nil {
+	if err := removeInSteps(path); err != nil {
 		slog.Warn("storage: removing obsolete segment", "path", path, "err", err)
 	}
 }
@@ -680,7 +680,7 @@ func (t *Table) removeWALsBefore(gen uint64) {
 	removed := false
 	for _, e := range entries {
 		if g, ok := parseWALName(e.Name()); ok && g < gen {
-			if err := os.Remove(filepath.Join(t.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := removeInSteps(filepath.Join(t.dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				slog.Warn("storage: removing sealed WAL generation", "path", filepath.Join(t.dir, e.Name()), "err", err)
 			}
 			removed = true
