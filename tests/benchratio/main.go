@@ -122,8 +122,10 @@ func throughput(r result) string {
 			parts = append(parts, fmt.Sprintf("%12.0f %s", v, unit))
 		}
 	}
-	// Same-run comparisons a benchmark computes itself (detect() in SQL against hunt).
-	for _, unit := range []string{"hunt-events/s", "sql-events/s", "sql/hunt"} {
+	// Same-run comparisons a benchmark computes itself (detect() in SQL against hunt;
+	// sealing beside acknowledgements; ack latency against the disk's own floor at the
+	// same rate).
+	for _, unit := range []string{"hunt-events/s", "sql-events/s", "sql/hunt", "sealed-events/s", "p50-ack-ms", "p99-ack-ms", "disk-floor-p99-ms"} {
 		if v, ok := r.metrics[unit]; ok {
 			parts = append(parts, fmt.Sprintf("%.3g %s", v, unit))
 		}
