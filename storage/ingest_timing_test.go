@@ -258,10 +258,16 @@ func benchAckLatency(b *testing.B, rate float64, sealRows int64, batch int) {
 	}
 	interval := time.Duration(float64(time.Second) * float64(rows) / rate)
 	n := max(b.N, 300)
-	// The disk's own floor first: the same arrivals written as frames of the size this
-	// batch takes in the WAL by an ideal group-committing appender with nothing else
-	// running. A disk that stalls makes every fsync-before-ack store wait that long.
-	frame := mustTable(b, s, "events").Stats().WALBytes
+	// The disk's own floor first: the same arrivals written as frames of the size a
+	// batch takes in the WAL by an ideal group-committing appender (with rate=halfmax a
+	// seal of the calibration writes may still run). A disk that stalls makes every
+	// fsync-before-ack store wait that long.
+	fr, err := encodeFrame(recs[0], 0, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	frame := int64(len(fr))
+	releaseFrames([][]byte{fr})
 	floor50, floor99 := diskFloor(b, b.TempDir(), n, interval, frame)
 	b.ResetTimer()
 	cpu0 := cpuTime()

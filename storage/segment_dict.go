@@ -12,7 +12,8 @@ import (
 )
 
 // dictColumn builds the string and binary columns of a segment's row groups as
-// dictionary arrays (int32 indices + the distinct values in first-seen order) straight
+// dictionary arrays (int32 indices + the distinct values in the order build meets them:
+// batch by batch, not row order; nothing depends on it) straight
 // from the head batches, in the sorted row order, without copying a row's value more
 // than once per distinct value. pqarrow writes such an array as the column chunk's
 // dictionary page and its indices (PutDictionary + WriteDictIndices): no per-row

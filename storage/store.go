@@ -424,6 +424,7 @@ func (s *Store) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	freeRemovedFiles()
 	if err := s.lock.unlock(); err != nil {
 		errs = append(errs, err)
 	}
