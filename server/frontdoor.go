@@ -13,6 +13,7 @@ import (
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/sigmaflight/sigmaflight/internal/ipccheck"
 	"github.com/sigmaflight/sigmaflight/storage"
 )
 
@@ -107,7 +109,7 @@ func (f *frontDoor) DoPut(stream flight.FlightService_DoPutServer) (err error) {
 	if desc == nil {
 		return status.Error(codes.InvalidArgument, "DoPut: the first message has no flight descriptor (a PATH naming the table, or a Flight SQL command)")
 	}
-	replay := &replayPutStream{FlightService_DoPutServer: stream, first: first}
+	replay := &replayPutStream{FlightService_DoPutServer: stream, first: first, malformed: f.svc.metrics.malformedIPC}
 	ctx := stream.Context()
 	switch desc.GetType() {
 	case flight.DescriptorPATH:
@@ -182,19 +184,33 @@ func (f *frontDoor) plainIngest(stream flight.FlightService_DoPutServer, path []
 	return ingestErr
 }
 
-// replayPutStream returns first from the first Recv, then reads the real stream.
+// replayPutStream returns first from the first Recv, then reads the real stream. It
+// hands on only messages whose metadata ipccheck accepts: arrow-go's reader trusts the
+// vector lengths of a schema message, and a forged one is a fatal out-of-memory or stack
+// overflow of the whole server, which no recover catches.
 type replayPutStream struct {
 	flight.FlightService_DoPutServer
-	first *flight.FlightData
+	first     *flight.FlightData
+	malformed prometheus.Counter
 }
 
 func (r *replayPutStream) Recv() (*flight.FlightData, error) {
-	if r.first != nil {
-		d := r.first
+	d := r.first
+	if d != nil {
 		r.first = nil
-		return d, nil
+	} else {
+		var err error
+		if d, err = r.FlightService_DoPutServer.Recv(); err != nil {
+			return nil, err
+		}
 	}
-	return r.FlightService_DoPutServer.Recv()
+	if len(d.DataHeader) > 0 {
+		if err := ipccheck.Message(d.DataHeader); err != nil {
+			r.malformed.Inc()
+			return nil, status.Errorf(codes.InvalidArgument, "DoPut: %v", err)
+		}
+	}
+	return d, nil
 }
 
 // Action types of the ruleset administration contract (docs/clients.md).

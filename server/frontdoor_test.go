@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +15,7 @@ import (
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/golang-jwt/jwt/v5"
+	flatbuffers "github.com/google/flatbuffers/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -257,5 +261,68 @@ func TestPanicInHandlerBecomesInternal(t *testing.T) {
 	a, err := stream.Recv()
 	if err != nil || a.GetType() != "still-here" {
 		t.Fatalf("after the panics: %v, %v; want the server still answering", a, err)
+	}
+}
+
+// forgedSchemaHeader is the schema message of testSchema with its fields vector
+// announcing four billion fields: arrow-go's reader makes a slice of that many fields
+// before it reads one, a fatal out-of-memory of the whole process.
+func forgedSchemaHeader(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(testSchema))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.Bytes()
+	meta := bytes.Clone(s[8 : 8+binary.LittleEndian.Uint32(s[4:])])
+	msg := flatbuffers.Table{Bytes: meta, Pos: flatbuffers.GetUOffsetT(meta)}
+	var schema flatbuffers.Table
+	msg.Union(&schema, flatbuffers.UOffsetT(msg.Offset(8)))         // Message.header
+	fields := schema.Vector(flatbuffers.UOffsetT(schema.Offset(6))) // Schema.fields
+	if n := binary.LittleEndian.Uint32(meta[fields-4:]); int(n) != testSchema.NumFields() {
+		t.Fatalf("the schema message's fields vector holds %d; want %d", n, testSchema.NumFields())
+	}
+	binary.LittleEndian.PutUint32(meta[fields-4:], 0xFFFFFFF0)
+	return meta
+}
+
+// TestDoPutForgedSchemaRefused sends a schema message whose fields vector is forged, by
+// plain DoPut and by Flight SQL bulk ingest: the server refuses it with InvalidArgument
+// and goes on serving.
+func TestDoPutForgedSchemaRefused(t *testing.T) {
+	n := mustStartNode(t, false, nil)
+	ctx := testCtx(t)
+	header := forgedSchemaHeader(t)
+	ingest, err := proto.Marshal(&pb.CommandStatementIngest{Table: "events", TableDefinitionOptions: &pb.CommandStatementIngest_TableDefinitionOptions{
+		IfNotExist: pb.CommandStatementIngest_TableDefinitionOptions_TABLE_NOT_EXIST_OPTION_CREATE,
+		IfExists:   pb.CommandStatementIngest_TableDefinitionOptions_TABLE_EXISTS_OPTION_APPEND}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anyIngest, err := proto.Marshal(&anypb.Any{TypeUrl: "type.googleapis.com/arrow.flight.protocol.sql.CommandStatementIngest", Value: ingest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, desc := range []*flight.FlightDescriptor{
+		{Type: flight.DescriptorPATH, Path: []string{"events"}},
+		{Type: flight.DescriptorCMD, Cmd: anyIngest},
+	} {
+		stream, err := n.c.Client.DoPut(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.Send(&flight.FlightData{FlightDescriptor: desc, DataHeader: header}); err != nil {
+			t.Fatal(err)
+		}
+		_ = stream.CloseSend()
+		for err == nil {
+			_, err = stream.Recv()
+		}
+		wantCode(t, fmt.Sprintf("DoPut of a forged schema (%v)", desc.Type), err, codes.InvalidArgument, "runs past")
+	}
+	n.mustIngest(ctx, "events", 5)
+	if got := n.count(ctx, "events"); got != 5 {
+		t.Fatalf("events has %d rows after the forged puts and one of 5; want 5", got)
 	}
 }

@@ -12,7 +12,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/klauspost/compress/s2"
+
+	"github.com/sigmaflight/sigmaflight/internal/ipccheck"
 )
 
 // A WAL frame is
@@ -329,8 +332,21 @@ func decodeIPC(payload []byte) (arrow.RecordBatch, int, string, error) {
 		}
 		payload = stream
 	}
-	r, err := ipc.NewReader(bytes.NewReader(payload), ipc.WithAllocator(mem))
+	// Arrow's stream reader allocates what a message announces before it reads it, and
+	// an allocation of a terabyte is a fatal out-of-memory no recover catches. The
+	// schema's vectors must fit in its metadata (ipccheck), a message's metadata and body
+	// in the payload, and everything the reader allocates in what the payload can decode
+	// to (ipcBudget).
+	if err := ipccheck.Stream(payload); err != nil {
+		return nil, 0, "", err
+	}
+	limit := int64(len(payload))
+	alloc := &ipcBudget{Allocator: mem, left: ipcDecodeBudget(len(payload))}
+	mr := ipc.NewMessageReader(bytes.NewReader(payload), ipc.WithAllocator(alloc),
+		ipc.WithMetadataSizeLimit(limit), ipc.WithBodySizeLimit(limit))
+	r, err := ipc.NewReaderFromMessageReader(mr, ipc.WithAllocator(alloc))
 	if err != nil {
+		mr.Release()
 		return nil, 0, "", fmt.Errorf("decode Arrow IPC schema: %w", err)
 	}
 	defer r.Release()
@@ -369,4 +385,37 @@ func decodeIPC(payload []byte) (arrow.RecordBatch, int, string, error) {
 	plain := array.NewRecordBatch(arrow.NewSchema(rec.Schema().Fields(), nil), rec.Columns(), rec.NumRows())
 	rec.Release()
 	return plain, left, id, nil
+}
+
+// ipcBudget is the allocator decodeIPC gives Arrow's IPC reader for one payload: an
+// allocation past what is left of the budget panics (the reader and decodePayload turn
+// the panic into an error) instead of asking the runtime for it.
+type ipcBudget struct {
+	memory.Allocator
+	left int
+}
+
+// ipcDecodeBudget is what decoding a payload of n bytes may allocate. Frames we write
+// hold uncompressed IPC bodies, read in one buffer of at most n bytes; the bare frames of
+// the first format hold LZ4 frames, which decode to at most 255 times their size (LZ4's
+// longest match encoding), plus a little per buffer.
+func ipcDecodeBudget(n int) int { return 256*n + 1<<20 }
+
+func (a *ipcBudget) take(n int) {
+	if n > a.left {
+		panic(fmt.Sprintf("Arrow IPC reader asked for %d bytes, more than the payload can decode to (%d bytes left)", n, a.left))
+	}
+	a.left -= n
+}
+
+func (a *ipcBudget) Allocate(n int) []byte {
+	a.take(n)
+	return a.Allocator.Allocate(n)
+}
+
+func (a *ipcBudget) Reallocate(n int, b []byte) []byte {
+	if n > len(b) {
+		a.take(n - len(b))
+	}
+	return a.Allocator.Reallocate(n, b)
 }

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -463,5 +464,79 @@ func TestFrameOfSlicedBatch(t *testing.T) {
 	defer back.Release()
 	if got := back.Column(back.Schema().FieldIndices("id")[0]).(*array.Int64).Value(0); back.NumRows() != 1000 || got != n-1000 {
 		t.Fatalf("decoded %d rows starting at id %d; want 1000 from %d", back.NumRows(), got, n-1000)
+	}
+}
+
+// TestDecodeForgedIPCLengths: a payload whose Arrow IPC messages announce a body (or
+// metadata) far larger than the payload is refused with an error before anything of
+// that size is allocated. Arrow's stream reader allocates the announced body first, and
+// a terabyte is a fatal out-of-memory that no recover catches (FuzzDecodePayload found
+// this; a payload is only decoded after its CRC matched, so it takes damage that the
+// CRC misses, or a bug of ours, to get here).
+func TestDecodeForgedIPCLengths(t *testing.T) {
+	rec := mkBatch(col{"id", []int64{1, 2}}, col{"msg", []string{"a", "b"}})
+	defer rec.Release()
+	r, err := withTS("t", rec, DefaultTimeFields, time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	stream := ipcFrameStream(t, r, 0)
+	// The record batch message: the stream's second message. Its body ends 8 bytes
+	// (the end-of-stream marker) before the stream does.
+	off := 8 + int(binary.LittleEndian.Uint32(stream[4:])) // past the schema message
+	metaLen := int(binary.LittleEndian.Uint32(stream[off+4:]))
+	meta := stream[off+8 : off+8+metaLen]
+	body := len(stream) - 8 - (off + 8 + metaLen)
+	want := binary.LittleEndian.AppendUint64(nil, uint64(body))
+	at := bytes.Index(meta, want)
+	if at < 0 || body == 0 {
+		t.Fatalf("body length %d not found in the record batch message's metadata", body)
+	}
+	// The same batch as a bare frame of the first format (LZ4-compressed buffers, each
+	// led by its uncompressed length), the first buffer's length forged.
+	lz4 := ipcFrameStream(t, r, 0, ipc.WithLZ4())
+	lz4Off := 8 + int(binary.LittleEndian.Uint32(lz4[4:]))
+	lz4Body := lz4Off + 8 + int(binary.LittleEndian.Uint32(lz4[lz4Off+4:]))
+	if n := int64(binary.LittleEndian.Uint64(lz4[lz4Body:])); n <= 0 || n > 64 {
+		t.Fatalf("the LZ4 body's first buffer announces %d uncompressed bytes; want a small length", n)
+	}
+	for _, c := range []struct {
+		name string
+		lz4  bool
+		edit func(b []byte)
+	}{
+		{"LZ4 buffer of 1 TiB", true, func(b []byte) {
+			binary.LittleEndian.PutUint64(b[lz4Body:], 1<<40)
+		}},
+		{"body of 1 TiB", false, func(b []byte) {
+			binary.LittleEndian.PutUint64(b[off+8+at:], 1<<40)
+		}},
+		{"body of 300 MiB", false, func(b []byte) {
+			binary.LittleEndian.PutUint64(b[off+8+at:], 300<<20)
+		}},
+		{"metadata of 1 GiB", false, func(b []byte) {
+			binary.LittleEndian.PutUint32(b[off+4:], 1<<30)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			forged := bytes.Clone(stream)
+			if c.lz4 {
+				forged = bytes.Clone(lz4)
+			}
+			c.edit(forged)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			rec, _, _, err := decodePayload(forged)
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				rec.Release()
+				t.Fatal("decoded a payload announcing more bytes than it holds; want an error")
+			}
+			if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+				t.Fatalf("allocated %d bytes to refuse a %d-byte payload (%v)", got, len(forged), err)
+			}
+			t.Logf("refused: %v", err)
+		})
 	}
 }
