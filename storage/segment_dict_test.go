@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func strp(s string) *string { return &s }
 // msg (distinct per row: written plain), opt (mostly null, some empty strings), bin
 // (binary), n (int64 with nulls), never (null in every row) and, in odd batches only,
 // extra (a column some batches lack).
-func roundTripBatch(b, rows int, base time.Time, want map[int64]roundTripRow) arrow.RecordBatch {
+func roundTripBatch(b, rows int, base time.Time, want map[int64]roundTripRow, long bool) arrow.RecordBatch {
 	fields := []arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: TSColumn, Type: tsType, Nullable: true},
@@ -59,8 +60,18 @@ func roundTripBatch(b, rows int, base time.Time, want map[int64]roundTripRow) ar
 			r.host = strp(fmt.Sprintf("host-%d", i%4))
 			rb.Field(2).(*array.StringBuilder).Append(*r.host)
 		}
-		r.msg = strp(fmt.Sprintf("process %d started with a long and unique command line %x", id, id*2654435761))
-		rb.Field(3).(*array.StringBuilder).Append(*r.msg)
+		// msg is mostly distinct (written plain), null in some rows, and with long once
+		// longer than a zone map keeps (that row group has no bounds for it).
+		switch {
+		case i%17 == 5:
+			rb.Field(3).AppendNull()
+		case long && b == 3 && i == 500:
+			r.msg = strp("process " + strings.Repeat("x", maxZoneStringLen))
+			rb.Field(3).(*array.StringBuilder).Append(*r.msg)
+		default:
+			r.msg = strp(fmt.Sprintf("process %d started with a long and unique command line %x", id, id*2654435761))
+			rb.Field(3).(*array.StringBuilder).Append(*r.msg)
+		}
 		switch {
 		case i%10 == 3:
 			r.opt = strp("")
@@ -101,8 +112,12 @@ func roundTripBatch(b, rows int, base time.Time, want map[int64]roundTripRow) ar
 // reads dictionary pages and writes them back through the dictionaries), with 1 and 4
 // shards, and that string zone maps still prune.
 func TestSealCompactRoundTrip(t *testing.T) {
-	for _, shards := range []int{1, 4} {
-		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
+	for _, c := range []struct {
+		shards int
+		long   bool
+	}{{1, false}, {4, false}, {4, true}} {
+		shards := c.shards
+		t.Run(fmt.Sprintf("shards=%d/long=%v", shards, c.long), func(t *testing.T) {
 			s := openWith(t, t.TempDir(), Options{TableDefaults: TableOptions{Shards: shards, PartitionKeys: []string{"host"}, RowGroupRows: 700}})
 			defer mustClose(t, s)
 			ctx := context.Background()
@@ -110,7 +125,7 @@ func TestSealCompactRoundTrip(t *testing.T) {
 			want := map[int64]roundTripRow{}
 			const batches, rows = 8, 1000
 			for b := range batches {
-				rec := roundTripBatch(b, rows, base, want)
+				rec := roundTripBatch(b, rows, base, want, c.long)
 				mustWrite(t, s, "events", rec)
 				rec.Release()
 				if err := mustTable(t, s, "events").Seal(ctx); err != nil {
@@ -135,6 +150,7 @@ func TestSealCompactRoundTrip(t *testing.T) {
 				}
 			}
 			check("sealed")
+			checkZoneMaps(t, tbl, "sealed", c.long)
 			segsBefore := tbl.Stats().Segments
 			if err := tbl.Compact(ctx); err != nil {
 				t.Fatal(err)
@@ -143,6 +159,7 @@ func TestSealCompactRoundTrip(t *testing.T) {
 				t.Fatalf("compaction did nothing: %d compactions, %d segments (from %d)", st.Compactions, st.Segments, segsBefore)
 			}
 			check("compacted")
+			checkZoneMaps(t, tbl, "compacted", c.long)
 
 			// Zone maps from the dictionaries: no segment holds host "zzz" or a value of
 			// the never-written column, every segment may hold host-1.
@@ -153,7 +170,8 @@ func TestSealCompactRoundTrip(t *testing.T) {
 				{Predicate{Column: "host", Op: OpEq, Value: "zzz"}, false},
 				{Predicate{Column: "host", Op: OpLt, Value: "host-0"}, false},
 				{Predicate{Column: "never", Op: OpEq, Value: "a"}, false},
-				{Predicate{Column: "msg", Op: OpGt, Value: "process 9999 started"}, false},
+				// (With the long value, the segments holding it have no msg bounds.)
+				{Predicate{Column: "msg", Op: OpGt, Value: "process 9999 started"}, c.long},
 				{Predicate{Column: "host", Op: OpEq, Value: "host-1"}, true},
 			} {
 				st := scanStats(t, tbl, p.pred)
@@ -162,6 +180,47 @@ func TestSealCompactRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkZoneMaps compares every row group's zone map of every segment of tbl with
+// columnStats over that row group's values as pqarrow reads them back; it fails when no
+// row group has string bounds, or (wantUnbounded) none lacks them for a utf8 column
+// holding values.
+func checkZoneMaps(t *testing.T, tbl *Table, stage string, wantUnbounded bool) {
+	t.Helper()
+	withBounds, without := 0, 0
+	for _, seg := range tbl.Segments() {
+		data := readParquet(t, filepath.Join(tbl.dir, seg.File))
+		for name := range seg.Columns {
+			ix := data.Schema().FieldIndices(name)
+			if len(ix) != 1 {
+				t.Fatalf("%s: %s: column %q in the zone maps, not in the file", stage, seg.File, name)
+			}
+			col, err := array.Concatenate(data.Column(ix[0]).Data().Chunks(), mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			off := 0
+			for g, rg := range seg.RowGroups {
+				want := columnStats(col, off, int(rg.Rows))
+				got := rg.Columns[name]
+				if got == nil || !reflect.DeepEqual(*got, want) {
+					t.Fatalf("%s: %s row group %d column %q: zone map %+v; the values read back give %+v", stage, seg.File, g, name, got, want)
+				}
+				if want.Kind == "s" {
+					withBounds++
+				} else if want.Nulls < rg.Rows && col.DataType().ID() == arrow.STRING {
+					without++
+				}
+				off += int(rg.Rows)
+			}
+			col.Release()
+		}
+		data.Release()
+	}
+	if withBounds == 0 || wantUnbounded != (without > 0) {
+		t.Fatalf("%s: %d row-group string zone maps with bounds, %d without; want some with, and some without: %v", stage, withBounds, without, wantUnbounded)
 	}
 }
 

@@ -204,6 +204,24 @@ func (f *pageFile) writeDict(n int, valid []byte, dense []int32, offsets []int32
 // Arrow layout (valid nil: no nulls; offsets of n+1 entries), cut into pages of about
 // maxPageValueBytes of values.
 func (f *pageFile) writePlainBinary(n int, valid []byte, offsets []int32, values []byte) error {
+	return f.writePlainRows(n, valid, offsets, func(dst []byte, start, end int) []byte {
+		for k := start; k < end; k++ {
+			if valid == nil || bitutil.BitIsSet(valid, k) {
+				v := values[offsets[k]:offsets[k+1]]
+				dst = binary.LittleEndian.AppendUint32(dst, uint32(len(v)))
+				dst = append(dst, v...)
+			}
+		}
+		return dst
+	})
+}
+
+// writePlainRows writes a plain string or binary column chunk of n rows (valid nil: no
+// nulls; offsets: n+1 running totals of the values' bytes, which decide where pages
+// end), cut into pages of about maxPageValueBytes of values; appendRows appends rows
+// [start, end)'s non-null values PLAIN-encoded (length, bytes), called once per page in
+// row order.
+func (f *pageFile) writePlainRows(n int, valid []byte, offsets []int32, appendRows func(dst []byte, start, end int) []byte) error {
 	pw, err := f.nextColumn()
 	if err != nil {
 		return err
@@ -216,13 +234,7 @@ func (f *pageFile) writePlainBinary(n int, valid []byte, offsets []int32, values
 			end++
 		}
 		f.page = appendDefLevels(f.page[:0], sliceBits(valid, start), end-start)
-		for k := start; k < end; k++ {
-			if valid == nil || bitutil.BitIsSet(valid, k) {
-				v := values[offsets[k]:offsets[k+1]]
-				f.page = binary.LittleEndian.AppendUint32(f.page, uint32(len(v)))
-				f.page = append(f.page, v...)
-			}
-		}
+		f.page = appendRows(f.page, start, end)
 		if err := f.writePage(pw, end-start, parquet.Encodings.Plain); err != nil {
 			return err
 		}

@@ -336,6 +336,17 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 			var col arrow.Array
 			var cs ColumnStats
 			dict := srcs[i] != nil && !plain[i]
+			if direct && srcs[i] != nil && plain[i] {
+				cs, err = scratch.plain.writePlain(pf, srcs[i], part, scratch.runs, fields[i].Type)
+				if err != nil {
+					err = fmt.Errorf("column %q: %w", fields[i].Name, err)
+					break
+				}
+				rg.Columns[fields[i].Name] = &cs
+				mergeStats(&segStats[i], cs, rg.Rows, off == 0, &poisoned[i])
+				pace.step()
+				continue
+			}
 			if srcs[i] != nil && plain[i] {
 				col, cs, err = scratch.plain.gatherStrings(srcs[i], part, scratch.runs, fields[i].Type)
 			} else if dict {

@@ -68,30 +68,39 @@ func columnStats(arr arrow.Array, off, n int) ColumnStats {
 	case *array.Float64:
 		floatStats(&cs, a, func(i int) float64 { return a.Value(i) })
 	case *array.String:
-		first := true
-		for i := 0; i < a.Len(); i++ {
-			if a.IsNull(i) {
-				continue
-			}
-			v := a.Value(i)
-			if len(v) > maxZoneStringLen {
-				// No usable bound; see ColumnStats. MinS/MaxS may point into arr
-				// (whose buffers can be reused after this returns): drop them.
-				cs.MinS, cs.MaxS = "", ""
-				return cs
-			}
-			if first || v < cs.MinS {
-				cs.MinS = v
-			}
-			if first || v > cs.MaxS {
-				cs.MaxS = v
-			}
-			first = false
-		}
-		cs.Kind, cs.HasMinMax = "s", true
-		cs.MinS, cs.MaxS = cloneString(cs.MinS), cloneString(cs.MaxS)
+		stringStats(&cs, a, a.Value)
+	case *array.Binary:
+		// Bounds as byte strings, like the dictionaries' (dictStats): a string literal
+		// compares with them byte by byte; other literals do not prune.
+		stringStats(&cs, a, a.ValueString)
 	}
 	return cs
+}
+
+// stringStats sets cs's bounds from the non-null values of a (value(i): row i's value).
+func stringStats(cs *ColumnStats, a arrow.Array, value func(int) string) {
+	first := true
+	for i := 0; i < a.Len(); i++ {
+		if a.IsNull(i) {
+			continue
+		}
+		v := value(i)
+		if len(v) > maxZoneStringLen {
+			// No usable bound; see ColumnStats. MinS/MaxS may point into arr (whose
+			// buffers can be reused after this returns): drop them.
+			cs.MinS, cs.MaxS = "", ""
+			return
+		}
+		if first || v < cs.MinS {
+			cs.MinS = v
+		}
+		if first || v > cs.MaxS {
+			cs.MaxS = v
+		}
+		first = false
+	}
+	cs.Kind, cs.HasMinMax = "s", true
+	cs.MinS, cs.MaxS = cloneString(cs.MinS), cloneString(cs.MaxS)
 }
 
 // cloneString copies s so that the zone map does not pin the Arrow buffer it points into.
