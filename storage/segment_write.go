@@ -47,13 +47,7 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 	win := opts.Window.Microseconds()
 	// One reference per row with its sort key; the batches themselves are not copied
 	// until each segment's columns are gathered (one copy, one segment at a time).
-	type keyed struct {
-		ref   rowRef
-		win   int64
-		shard uint16
-		ts    int64
-	}
-	rows := make([]keyed, 0, n)
+	keys := make([]keyed, 0, n)
 	starts := make([]int64, len(recs))
 	var start int64
 	for b, r := range recs {
@@ -65,53 +59,23 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 		ts := r.Column(tsIx[0]).(*array.Timestamp).TimestampValues()
 		shards := shardsOf(schema, r.Columns(), opts, int(r.NumRows()))
 		for i := range int(r.NumRows()) {
-			rows = append(rows, keyed{rowRef{uint32(b), uint32(i)}, floorDiv(int64(ts[i]), win) * win, shards[i], int64(ts[i])})
+			keys = append(keys, keyed{rowRef{uint32(b), uint32(i)}, floorDiv(int64(ts[i]), win) * win, shards[i], int64(ts[i])})
 		}
 	}
-	// (window, shard, ts), ties in arrival order: the order a stable sort gives, from an
-	// unstable one over unique keys (SortStableFunc's merges took 5 % of a seal's CPU).
-	slices.SortFunc(rows, func(a, b keyed) int {
-		if a.win != b.win {
-			return cmpOrdered(a.win, b.win)
-		}
-		if a.shard != b.shard {
-			return int(a.shard) - int(b.shard)
-		}
-		if a.ts != b.ts {
-			return cmpOrdered(a.ts, b.ts)
-		}
-		if a.ref.b != b.ref.b {
-			return cmpOrdered(a.ref.b, b.ref.b)
-		}
-		return cmpOrdered(a.ref.i, b.ref.i)
-	})
-
 	// The (window, shard) groups, each one segment, written by up to GOMAXPROCS workers
 	// (segments are independent; ids follow the group order whatever finishes first).
 	// With split, a group holding more than its share of the rows (one host sending
-	// most of the events: one shard) is cut into consecutive ts ranges of at most
+	// most of the events: one shard) is cut into ts ranges of about
 	// max(RowGroupRows, rows / workers) rows, so that every worker has a segment to
-	// write instead of one writing the whole seal.
-	type group struct{ start, end int }
-	var groups []group
+	// write instead of one writing the whole seal. The rows are only bucketed here; each
+	// worker sorts its group (sortKeyed), so that no core waits for one sorting all.
 	procs := runtime.GOMAXPROCS(0)
-	piece := len(rows)
+	piece := len(keys)
 	if split {
-		piece = max(int(opts.RowGroupRows), (len(rows)+procs-1)/procs)
+		piece = max(int(opts.RowGroupRows), (len(keys)+procs-1)/procs)
 	}
-	for start := 0; start < len(rows); {
-		w, sh := rows[start].win, rows[start].shard
-		end := start + 1
-		for end < len(rows) && rows[end].win == w && rows[end].shard == sh {
-			end++
-		}
-		for n := end - start; start < end; {
-			parts := (n + piece - 1) / piece
-			next := min(end, start+(n+parts-1)/parts)
-			groups = append(groups, group{start, next})
-			start = next
-		}
-	}
+	rows, groups := groupKeys(keys, piece)
+	keys = nil
 	nextID := reserve(len(groups))
 	metas := make([]SegmentMeta, len(groups))
 	written := make([]bool, len(groups))
@@ -122,6 +86,14 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			}
 		}
 	}
+	// The largest groups first, so that the workers finish together.
+	order := make([]int, len(groups))
+	for g := range order {
+		order[g] = g
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return (groups[b].end - groups[b].start) - (groups[a].end - groups[a].start)
+	})
 	workers := min(len(groups), procs)
 	paces := pace.split(workers)
 	errs := make([]error, workers)
@@ -137,16 +109,18 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			scratch := scratchPool.Get().(*segScratch) // reused by every segment of this worker
 			defer scratchPool.Put(scratch)
 			for !failed.Load() {
-				g := int(next.Add(1) - 1)
-				if g >= len(groups) {
+				o := int(next.Add(1) - 1)
+				if o >= len(groups) {
 					return
 				}
+				g := order[o]
 				if err := ctx.Err(); err != nil {
 					errs[w] = err
 					failed.Store(true)
 					return
 				}
 				refs, sts = refs[:0], sts[:0]
+				sortKeyed(rows[groups[g].start:groups[g].end])
 				for _, r := range rows[groups[g].start:groups[g].end] {
 					refs = append(refs, r.ref)
 					sts = append(sts, r.ts)
@@ -174,6 +148,165 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 		return nil, err
 	}
 	return metas, nil
+}
+
+// keyed is a row of a seal with its sort key: segments hold (window, shard) groups, each
+// sorted by ts, ties in arrival order.
+type keyed struct {
+	ref   rowRef
+	win   int64
+	shard uint16
+	ts    int64
+}
+
+// group is rows[start:end] of groupKeys's result: one segment.
+type group struct{ start, end int }
+
+// groupKeys returns keys placed group by group, and the groups: the (window, shard)
+// buckets in (window, shard) order, a bucket of more than piece rows cut into about
+// len/piece pieces of equal size, each holding the rows sortKeyed would put there
+// (quickselect: the cut is exactly where sorting the bucket and cutting it would put
+// it, so row groups stay full). Within a group the rows are in no particular order;
+// sortKeyed orders them. All of it is linear: sorting every row of a seal on one core
+// while the other waited was a tenth of the seal's time on the OTRF corpus.
+func groupKeys(keys []keyed, piece int) ([]keyed, []group) {
+	type bucketKey struct {
+		win   int64
+		shard uint16
+	}
+	// Each row's bucket, and the buckets' sizes (consecutive rows mostly share one).
+	ids := map[bucketKey]int{}
+	var bkeys []bucketKey
+	var counts []int
+	of := make([]int32, len(keys))
+	last, lastID := bucketKey{}, -1
+	for i, k := range keys {
+		bk := bucketKey{k.win, k.shard}
+		if lastID < 0 || bk != last {
+			id, ok := ids[bk]
+			if !ok {
+				id = len(bkeys)
+				ids[bk] = id
+				bkeys = append(bkeys, bk)
+				counts = append(counts, 0)
+			}
+			last, lastID = bk, id
+		}
+		of[i] = int32(lastID)
+		counts[lastID]++
+	}
+	border := make([]int, len(bkeys))
+	for b := range border {
+		border[b] = b
+	}
+	slices.SortFunc(border, func(a, b int) int {
+		if bkeys[a].win != bkeys[b].win {
+			return cmpOrdered(bkeys[a].win, bkeys[b].win)
+		}
+		return int(bkeys[a].shard) - int(bkeys[b].shard)
+	})
+	// Placed bucket by bucket, in arrival order within each.
+	next := make([]int, len(bkeys))
+	at := 0
+	for _, b := range border {
+		next[b] = at
+		at += counts[b]
+	}
+	out := make([]keyed, len(keys))
+	for i, k := range keys {
+		b := of[i]
+		out[next[b]] = k
+		next[b]++
+	}
+	var groups []group
+	at = 0
+	for _, b := range border {
+		start, end := at, at+counts[b]
+		at = end
+		for n := end - start; start < end; {
+			parts := (n + piece - 1) / piece
+			cut := min(end, start+(n+parts-1)/parts)
+			if cut < end {
+				selectKeyed(out[start:end], cut-start)
+			}
+			groups = append(groups, group{start, cut})
+			start = cut
+		}
+	}
+	return out, groups
+}
+
+// keyedLess is sortKeyed's order.
+func keyedLess(a, b keyed) bool {
+	if a.ts != b.ts {
+		return a.ts < b.ts
+	}
+	if a.ref.b != b.ref.b {
+		return a.ref.b < b.ref.b
+	}
+	return a.ref.i < b.ref.i
+}
+
+// selectKeyed reorders rows so that rows[k] is the row sortKeyed would put at k, the
+// rows before it all ordered before it and those after it after it (quickselect with
+// a median-of-three pivot over unique keys; after more rounds than a good pivot needs,
+// it sorts what is left instead, so it never goes quadratic).
+func selectKeyed(rows []keyed, k int) {
+	lo, hi := 0, len(rows)-1
+	for rounds := 0; lo < hi; rounds++ {
+		if rounds > 64 {
+			sortKeyed(rows[lo : hi+1])
+			return
+		}
+		mid := lo + (hi-lo)/2
+		if keyedLess(rows[mid], rows[lo]) {
+			rows[mid], rows[lo] = rows[lo], rows[mid]
+		}
+		if keyedLess(rows[hi], rows[lo]) {
+			rows[hi], rows[lo] = rows[lo], rows[hi]
+		}
+		if keyedLess(rows[hi], rows[mid]) {
+			rows[hi], rows[mid] = rows[mid], rows[hi]
+		}
+		p := rows[mid]
+		i, j := lo, hi
+		for i <= j {
+			for keyedLess(rows[i], p) {
+				i++
+			}
+			for keyedLess(p, rows[j]) {
+				j--
+			}
+			if i <= j {
+				rows[i], rows[j] = rows[j], rows[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return // j < k < i: rows[k] is the pivot, in place
+		}
+	}
+}
+
+// sortKeyed orders the rows of one group by ts, ties in arrival order: the order a
+// stable sort gives, from an unstable one over unique keys (SortStableFunc's merges
+// took 5 % of a seal's CPU).
+func sortKeyed(rows []keyed) {
+	slices.SortFunc(rows, func(a, b keyed) int {
+		if a.ts != b.ts {
+			return cmpOrdered(a.ts, b.ts)
+		}
+		if a.ref.b != b.ref.b {
+			return cmpOrdered(a.ref.b, b.ref.b)
+		}
+		return cmpOrdered(a.ref.i, b.ref.i)
+	})
 }
 
 func floorDiv(a, b int64) int64 {
