@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"unsafe"
 
@@ -138,14 +139,26 @@ func (s *stringSource) value(i int) (string, bool) {
 // many collectors interleave (on the OTRF corpus nearly every row is a run of its own),
 // and a sparse column is absent from most batches, so walking the rows for every column
 // cost more than building the dictionaries (a quarter of a seal's CPU).
+//
+// For columns with nulls it also maps back: pos[base[b]+i] is the position of batch b's
+// row i in the row group, -1 when the row group does not hold it, and lo[b]..hi[b] the
+// range of batch b's rows it holds. A sparse column then walks the set bits of each
+// batch's validity bitmap over that range instead of every row (on the OTRF corpus, 82 %
+// of the rows a dictionary column visited were nulls).
 type batchRows struct {
-	start []int32
-	k     []int32
-	next  []int32
+	start  []int32
+	k      []int32
+	next   []int32
+	pos    []int32 // -1 outside the row group being written (reset by build)
+	set    []int   // the entries of pos build set, for the next build to reset
+	base   []int   // first index of each batch in pos
+	lo, hi []int32 // rows of batch b held: i in [lo[b], hi[b]]
 }
 
-// build lists the rows of part, whose batch indexes are below batches.
-func (br *batchRows) build(part []rowRef, batches int) {
+// build lists the rows of part, whose batch indexes are below len(sizes) (sizes: each
+// batch's rows).
+func (br *batchRows) build(part []rowRef, sizes []int64) {
+	batches := len(sizes)
 	br.start = grow(br.start, batches+1)
 	clear(br.start)
 	for _, r := range part {
@@ -160,6 +173,69 @@ func (br *batchRows) build(part []rowRef, batches int) {
 		br.k[br.next[r.b]] = int32(k)
 		br.next[r.b]++
 	}
+	// The map back, reset where the previous row group set it.
+	for _, j := range br.set {
+		br.pos[j] = -1
+	}
+	br.set = br.set[:0]
+	br.base = grow(br.base, batches)
+	total := 0
+	for b, n := range sizes {
+		br.base[b] = total
+		total += int(n)
+	}
+	if len(br.pos) < total {
+		br.pos = make([]int32, total, total+total/4)
+		for j := range br.pos {
+			br.pos[j] = -1
+		}
+	}
+	br.lo, br.hi = grow(br.lo, batches), grow(br.hi, batches)
+	for b := range batches {
+		br.lo[b], br.hi[b] = math.MaxInt32, -1
+	}
+	for k, r := range part {
+		j := br.base[r.b] + int(r.i)
+		br.pos[j] = int32(k)
+		br.set = append(br.set, j)
+		br.lo[r.b] = min(br.lo[r.b], int32(r.i))
+		br.hi[r.b] = max(br.hi[r.b], int32(r.i))
+	}
+}
+
+// add interns batch s's row i (not null) and returns its entry. last and lastID are
+// the value and entry of the plain row added before: rows of one batch in ts order
+// repeat the previous row's value often (the same host, channel, image in a run), so
+// it is compared before hashing. A dictionary source looks each of its entries up once
+// per build (remap).
+func (d *dictColumn) add(s *stringSource, i int, last *string, lastID *int32) (int32, error) {
+	if s.idx != nil {
+		e := s.idx[i]
+		id := s.remap[e]
+		if id < 0 {
+			var err error
+			if id, err = d.intern(s, int(e)); err != nil {
+				return 0, err
+			}
+			s.remap[e] = id
+		}
+		return id, nil
+	}
+	lo, hi := s.offsets[i], s.offsets[i+1]
+	if *lastID >= 0 && int(hi-lo) == len(*last) && string(s.values[lo:hi]) == *last {
+		return *lastID, nil
+	}
+	id, err := d.intern(s, i)
+	if err != nil {
+		return 0, err
+	}
+	*lastID = id
+	if hi > lo {
+		*last = unsafe.String(&s.values[lo], int(hi-lo))
+	} else {
+		*last = ""
+	}
+	return id, nil
 }
 
 // build returns rows refs of src (rows: refs listed by batch) as a dictionary array of
@@ -197,53 +273,62 @@ func (d *dictColumn) build(src []stringSource, refs []rowRef, rows *batchRows, d
 			nulls += len(ks)
 			continue
 		}
-		for _, k32 := range ks {
-			k := int(k32)
-			i := int(refs[k].i)
-			if s.valid != nil && !bitutil.BitIsSet(s.valid, s.voff+i) {
-				nulls++
-				continue
-			}
-			bitutil.SetBit(d.valid, k)
-			if s.idx != nil {
-				// A dictionary source: each entry is looked up once per build.
-				e := s.idx[i]
-				id := s.remap[e]
-				if id < 0 {
-					var err error
-					if id, err = d.intern(s, int(e)); err != nil {
-						return nil, ColumnStats{}, err
-					}
-					s.remap[e] = id
+		if s.valid == nil {
+			for _, k32 := range ks {
+				k := int(k32)
+				bitutil.SetBit(d.valid, k)
+				id, err := d.add(s, int(refs[k].i), &last, &lastID)
+				if err != nil {
+					return nil, ColumnStats{}, err
 				}
 				d.idx[k] = id
-				continue
 			}
-			// Rows of one batch in ts order repeat the previous row's value often (the
-			// same host, channel, image in a run): compare before hashing.
-			lo, hi := s.offsets[i], s.offsets[i+1]
-			if lastID >= 0 && int(hi-lo) == len(last) && string(s.values[lo:hi]) == last {
-				d.idx[k] = lastID
-				continue
+			continue
+		}
+		// Only the set bits of the validity bitmap over the rows held.
+		pos := rows.pos[rows.base[b]:]
+		lo, hi := s.voff+int(rows.lo[b]), s.voff+int(rows.hi[b])
+		nonNull := 0
+		for j := lo >> 3; j <= hi>>3; j++ {
+			v := s.valid[j]
+			if j == lo>>3 {
+				v &= 0xff << (lo & 7)
 			}
-			id, err := d.intern(s, i)
-			if err != nil {
-				return nil, ColumnStats{}, err
+			if j == hi>>3 {
+				v &= 0xff >> (7 - hi&7)
 			}
-			d.idx[k] = id
-			lastID = id
-			if hi > lo {
-				last = unsafe.String(&s.values[lo], int(hi-lo))
-			} else {
-				last = ""
+			for ; v != 0; v &= v - 1 {
+				i := j<<3 + bits.TrailingZeros8(v) - s.voff
+				k := int(pos[i])
+				if k < 0 {
+					continue // a row of another row group or segment
+				}
+				nonNull++
+				bitutil.SetBit(d.valid, k)
+				id, err := d.add(s, i, &last, &lastID)
+				if err != nil {
+					return nil, ColumnStats{}, err
+				}
+				d.idx[k] = id
 			}
 		}
+		nulls += len(ks) - nonNull
 	}
-	// The non-null rows' entries in row order, a byte of the validity bitmap at a time.
-	d.dense = d.dense[:0]
+	// The non-null rows' entries in row order, a byte of the validity bitmap at a time
+	// (eight rows at once where none is null).
+	d.dense = grow(d.dense, n-nulls)
+	p := 0
 	for j, v := range d.valid {
-		for ; v != 0; v &= v - 1 {
-			d.dense = append(d.dense, d.idx[j*8+bits.TrailingZeros8(v)])
+		switch v {
+		case 0:
+		case 0xff:
+			copy(d.dense[p:p+8], d.idx[j*8:j*8+8])
+			p += 8
+		default:
+			for ; v != 0; v &= v - 1 {
+				d.dense[p] = d.idx[j*8+bits.TrailingZeros8(v)]
+				p++
+			}
 		}
 	}
 	cs := ColumnStats{Nulls: int64(nulls)}

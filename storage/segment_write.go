@@ -452,13 +452,17 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 	}
 	poisoned := make([]bool, len(fields))
 	segStats := make([]ColumnStats, len(fields))
+	sizes := make([]int64, len(recs))
+	for b, r := range recs {
+		sizes[b] = r.NumRows()
+	}
 	for off := int64(0); off < n; off += rgRows {
 		end := min(off+rgRows, n)
 		part := refs[off:end]
 		rg := RowGroupMeta{Rows: end - off, MinTS: ts[off], MaxTS: ts[end-1], Columns: make(map[string]*ColumnStats, len(fields))}
 		// Column by column (what fw.Write does inside), pausing in between when paced.
 		scratch.runs = refRuns(scratch.runs, part)
-		scratch.rows.build(part, len(recs))
+		scratch.rows.build(part, sizes)
 		var err error
 		if direct {
 			err = pf.startRowGroup(len(part))
