@@ -624,9 +624,11 @@ const dictSample = 512
 // mostlyDistinct samples up to dictSample non-null values of the column, at an even
 // stride over refs, and reports whether more than half of them are distinct: a column such as
 // a rendered message or a command line, better written plain than as a dictionary.
-func mostlyDistinct(src []stringSource, refs []rowRef) bool {
+func mostlyDistinct(src []stringSource, refs []rowRef, seen map[string]struct{}) bool {
+	// seen is the caller's, reused (a map per column per segment was a tenth of a
+	// seal's allocations) and left empty: its keys point into head batches.
 	stride := max(1, len(refs)/dictSample)
-	seen := make(map[string]struct{}, dictSample)
+	defer clear(seen)
 	sampled := 0
 	for k := 0; k < len(refs) && sampled < dictSample; k += stride {
 		ref := refs[k]

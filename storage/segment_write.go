@@ -420,13 +420,16 @@ func writeSegment(ctx context.Context, fsys fileSystem, dir, name string, schema
 	// Per column: its head sources when it is a string or binary column written as a
 	// dictionary. A column whose values are mostly distinct (a sample says) is written
 	// plain instead: a dictionary would copy and hash every value twice for nothing.
+	if scratch.seen == nil {
+		scratch.seen = make(map[string]struct{}, dictSample)
+	}
 	srcs := make([][]stringSource, len(fields))
 	plain := make([]bool, len(fields))
 	for i, fld := range fields {
 		if fld.Type.ID() == arrow.STRING || fld.Type.ID() == arrow.BINARY {
 			if s, ok := stringSources(recs, colIx[i]); ok {
 				srcs[i] = s
-				if !dictionaryFits(s, refs, used) || mostlyDistinct(s, refs) {
+				if !dictionaryFits(s, refs, used) || mostlyDistinct(s, refs, scratch.seen) {
 					plain[i] = true
 					popts = append(popts, parquet.WithDictionaryFor(fld.Name, false))
 				}
@@ -545,9 +548,10 @@ type segScratch struct {
 	dicts [2]dictColumn
 	plain plainColumn
 	pages pageScratch
-	w     *bufio.Writer // the segment file's write buffer
-	runs  []refRun      // the row group's refRuns
-	rows  batchRows     // the row group's rows by batch
+	w     *bufio.Writer       // the segment file's write buffer
+	runs  []refRun            // the row group's refRuns
+	rows  batchRows           // the row group's rows by batch
+	seen  map[string]struct{} // mostlyDistinct's sample
 }
 
 // scratchPool keeps segment writers' scratch between seals: grown to a row group's
