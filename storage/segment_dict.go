@@ -335,7 +335,7 @@ func (d *dictColumn) build(src []stringSource, refs []rowRef, rows *batchRows, d
 	if nulls == n {
 		d.offsets = append(d.offsets, 0) // the one "" entry
 	} else {
-		cs = dictStats(d.offsets, d.values, int64(nulls))
+		cs = dictStats(d.offsets, d.values, int64(nulls), dt.ID() != arrow.STRING)
 	}
 
 	idxData := array.NewData(arrow.PrimitiveTypes.Int32, n,
@@ -459,7 +459,7 @@ func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, runs []re
 
 // writePlain writes rows refs of src (runs: refRuns of refs) as a plain column chunk of
 // pf straight from the head batches, and returns its zone map (columnStats's rules: no
-// bounds when a value is longer than maxZoneStringLen). Gathering
+// bounds when a value is not boundable). Gathering
 // the values into an Arrow array first, then encoding that, copied every value twice
 // and walked the rows three times (the gather, the zone map, the page); of a seal of the
 // OTRF corpus, whose mostly distinct text columns take this path, the gather was about
@@ -511,6 +511,7 @@ func (p *plainColumn) writePlain(pf *pageFile, src []stringSource, refs []rowRef
 	}
 	cs := ColumnStats{Nulls: int64(nulls)}
 	bounds := nulls < n // utf8 or binary: bounds as byte strings, like dictStats
+	checkUTF8 := dt.ID() != arrow.STRING
 	var lo, hi string
 	first := true
 	err := pf.writePlainRows(n, valid, p.offsets, func(dst []byte, start, end int) []byte {
@@ -528,11 +529,11 @@ func (p *plainColumn) writePlain(pf *pageFile, src []stringSource, refs []rowRef
 			dst = binary.LittleEndian.AppendUint32(dst, uint32(len(v)))
 			dst = append(dst, v...)
 			if bounds {
-				if len(v) > maxZoneStringLen {
+				sv := unsafe.String(unsafe.SliceData(v), len(v))
+				if !boundable(sv, checkUTF8) {
 					bounds = false
 					continue
 				}
-				sv := unsafe.String(unsafe.SliceData(v), len(v))
 				if first || sv < lo {
 					lo = sv
 				}
@@ -557,12 +558,12 @@ func (p *plainColumn) writePlain(pf *pageFile, src []stringSource, refs []rowRef
 // dictStats is the zone map of a column whose distinct non-null values are the entries
 // of a dictionary (columnStats's rules: no bounds when a value is longer than
 // maxZoneStringLen).
-func dictStats(offsets []int32, values []byte, nulls int64) ColumnStats {
+func dictStats(offsets []int32, values []byte, nulls int64, checkUTF8 bool) ColumnStats {
 	cs := ColumnStats{Nulls: nulls}
 	var lo, hi string
 	for j := 0; j+1 < len(offsets); j++ {
 		v := unsafe.String(unsafe.SliceData(values[offsets[j]:]), int(offsets[j+1]-offsets[j]))
-		if len(v) > maxZoneStringLen {
+		if !boundable(v, checkUTF8) {
 			return cs
 		}
 		if j == 0 || v < lo {

@@ -388,3 +388,45 @@ func TestZoneMapLongStringKeepsNoPointer(t *testing.T) {
 		t.Fatalf("zone map %+v; want no bounds and empty MinS/MaxS", cs)
 	}
 }
+
+// TestBinaryBoundsSurviveTheManifest: zone-map bounds are kept in the JSON manifest,
+// which turns bytes that are not UTF-8 into U+FFFD; a binary column holding such a
+// value keeps no bounds, so that after a reopen the segment holding "\xff" is still read
+// for b = "\xff" (it was pruned: found in review). Both the plain path (mostly
+// distinct values) and the dictionary path (few values).
+func TestBinaryBoundsSurviveTheManifest(t *testing.T) {
+	for _, distinct := range []bool{true, false} {
+		t.Run(fmt.Sprintf("distinct=%v", distinct), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			s := mustOpen(t, dir)
+			bb := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
+			for i := 0; i < 100; i++ {
+				if distinct {
+					bb.Append([]byte{0x01, byte(i)})
+				} else {
+					bb.Append([]byte{0x01, byte(i % 3)})
+				}
+			}
+			bb.Append([]byte{0xff})
+			ba := bb.NewArray()
+			rec := mkBatch(col{"id", make([]int64, 101)}, col{"b", ba})
+			mustWrite(t, s, "t", rec)
+			rec.Release()
+			if err := mustTable(t, s, "t").Seal(ctx); err != nil {
+				t.Fatal(err)
+			}
+			mustClose(t, s)
+			s = mustOpen(t, dir)
+			defer mustClose(t, s)
+			st := scanStats(t, mustTable(t, s, "t"), Predicate{Column: "b", Op: OpEq, Value: "\xff"})
+			if st.SegmentsScanned == 0 {
+				t.Fatalf("after a reopen the segment holding b = 0xff was pruned (%d segments)", st.Segments)
+			}
+			// The zone maps do prune otherwise (id is 0 in every row).
+			if st := scanStats(t, mustTable(t, s, "t"), Predicate{Column: "id", Op: OpEq, Value: int64(5)}); st.SegmentsScanned != 0 {
+				t.Fatalf("id = 5 read %d segments; want 0 (the zone maps prune)", st.SegmentsScanned)
+			}
+		})
+	}
+}

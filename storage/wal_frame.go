@@ -311,13 +311,16 @@ func decodeS2Blocks(b []byte) ([]byte, error) {
 }
 
 func decodeIPC(payload []byte) (arrow.RecordBatch, int, string, error) {
+	bare := true // the first format: IPC with LZ4 bodies, no S2 around it
 	if len(payload) >= frameMagicSize && binary.LittleEndian.Uint32(payload) == frameS2BlocksMagic {
+		bare = false
 		stream, err := decodeS2Blocks(payload[frameMagicSize:])
 		if err != nil {
 			return nil, 0, "", err
 		}
 		payload = stream
 	} else if len(payload) >= frameMagicSize && binary.LittleEndian.Uint32(payload) == frameS2Magic {
+		bare = false
 		block := payload[frameMagicSize:]
 		n, err := s2.DecodedLen(block)
 		if err != nil {
@@ -341,7 +344,7 @@ func decodeIPC(payload []byte) (arrow.RecordBatch, int, string, error) {
 		return nil, 0, "", err
 	}
 	limit := int64(len(payload))
-	alloc := &ipcBudget{Allocator: mem, left: ipcDecodeBudget(len(payload))}
+	alloc := &ipcBudget{Allocator: mem, left: ipcDecodeBudget(len(payload), bare)}
 	mr := ipc.NewMessageReader(bytes.NewReader(payload), ipc.WithAllocator(alloc),
 		ipc.WithMetadataSizeLimit(limit), ipc.WithBodySizeLimit(limit))
 	r, err := ipc.NewReaderFromMessageReader(mr, ipc.WithAllocator(alloc))
@@ -395,11 +398,16 @@ type ipcBudget struct {
 	left int
 }
 
-// ipcDecodeBudget is what decoding a payload of n bytes may allocate. Frames we write
-// hold uncompressed IPC bodies, read in one buffer of at most n bytes; the bare frames of
-// the first format hold LZ4 frames, which decode to at most 255 times their size (LZ4's
-// longest match encoding), plus a little per buffer.
-func ipcDecodeBudget(n int) int { return 256*n + 1<<20 }
+// ipcDecodeBudget is what decoding an IPC stream of n bytes may allocate. Frames we
+// write hold uncompressed IPC bodies, read in one buffer of at most n bytes; the bare
+// frames of the first format hold LZ4 frames, which decode to at most 255 times their
+// size (LZ4's longest match encoding), plus a little per buffer.
+func ipcDecodeBudget(n int, bare bool) int {
+	if bare {
+		return 256*n + 1<<20
+	}
+	return n + 1<<20
+}
 
 func (a *ipcBudget) take(n int) {
 	if n > a.left {

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	flatbuffers "github.com/google/flatbuffers/go"
 	"github.com/klauspost/compress/s2"
 )
 
@@ -538,5 +539,50 @@ func TestDecodeForgedIPCLengths(t *testing.T) {
 			}
 			t.Logf("refused: %v", err)
 		})
+	}
+}
+
+// TestDecodeChecksEveryMessage: a frame whose record batch message (not its schema)
+// carries a custom metadata vector forged to four billion pairs is refused; arrow-go
+// would make two slices of that length (fatal). The first version checked only the
+// schema message (found in review).
+func TestDecodeChecksEveryMessage(t *testing.T) {
+	md := arrow.NewMetadata([]string{metaFramesLeft}, []string{"0"})
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, &md)
+	b := array.NewInt64Builder(mem)
+	b.AppendValues([]int64{1, 2}, nil)
+	col := b.NewArray()
+	defer col.Release()
+	rec := array.NewRecordBatchWithMetadata(sc, []arrow.Array{col}, 2, arrow.NewMetadata([]string{"k"}, []string{"v"}))
+	defer rec.Release()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(sc))
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stream := buf.Bytes()
+	if r, _, _, err := decodePayload(bytes.Clone(stream)); err != nil {
+		t.Fatalf("the frame as written: %v", err)
+	} else {
+		r.Release()
+	}
+	off := 8 + int(binary.LittleEndian.Uint32(stream[4:])) // the record batch message
+	meta := stream[off+8 : off+8+int(binary.LittleEndian.Uint32(stream[off+4:]))]
+	msg := flatbuffers.Table{Bytes: meta, Pos: flatbuffers.GetUOffsetT(meta)}
+	vec := int(msg.Vector(flatbuffers.UOffsetT(msg.Offset(12)))) // Message.custom_metadata
+	if n := binary.LittleEndian.Uint32(meta[vec-4:]); n != 1 {
+		t.Fatalf("the record batch message's custom metadata holds %d pairs; want 1", n)
+	}
+	binary.LittleEndian.PutUint32(meta[vec-4:], 0xFFFFFFF0)
+	r, _, _, err := decodePayload(stream)
+	if err == nil {
+		r.Release()
+		t.Fatal("decoded a frame with forged record batch metadata; want an error")
+	}
+	if !strings.Contains(err.Error(), "message 1") {
+		t.Fatalf("error %q; want it to name message 1", err)
 	}
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"math"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -68,24 +69,33 @@ func columnStats(arr arrow.Array, off, n int) ColumnStats {
 	case *array.Float64:
 		floatStats(&cs, a, func(i int) float64 { return a.Value(i) })
 	case *array.String:
-		stringStats(&cs, a, a.Value)
+		stringStats(&cs, a, a.Value, false)
 	case *array.Binary:
 		// Bounds as byte strings, like the dictionaries' (dictStats): a string literal
 		// compares with them byte by byte; other literals do not prune.
-		stringStats(&cs, a, a.ValueString)
+		stringStats(&cs, a, a.ValueString, true)
 	}
 	return cs
 }
 
-// stringStats sets cs's bounds from the non-null values of a (value(i): row i's value).
-func stringStats(cs *ColumnStats, a arrow.Array, value func(int) string) {
+// boundable reports whether v can be a zone-map bound: at most maxZoneStringLen bytes,
+// and (binary columns: checkUTF8) valid UTF-8, which the JSON manifest keeps as it is
+// (it turns other bytes into U+FFFD, and a bound read back changed prunes wrongly: found
+// in review). utf8 columns are valid UTF-8 already (ingest checks).
+func boundable(v string, checkUTF8 bool) bool {
+	return len(v) <= maxZoneStringLen && (!checkUTF8 || utf8.ValidString(v))
+}
+
+// stringStats sets cs's bounds from the non-null values of a (value(i): row i's value;
+// checkUTF8: see boundable).
+func stringStats(cs *ColumnStats, a arrow.Array, value func(int) string, checkUTF8 bool) {
 	first := true
 	for i := 0; i < a.Len(); i++ {
 		if a.IsNull(i) {
 			continue
 		}
 		v := value(i)
-		if len(v) > maxZoneStringLen {
+		if !boundable(v, checkUTF8) {
 			// No usable bound; see ColumnStats. MinS/MaxS may point into arr (whose
 			// buffers can be reused after this returns): drop them.
 			cs.MinS, cs.MaxS = "", ""

@@ -10,8 +10,10 @@
 // copied a million times. Message walks the same tree first and refuses a vector that
 // runs past the metadata, a tree deeper than MaxDepth, and tables and strings that add up
 // to more than the metadata holds (a writer stores each once; only a forged message
-// points many offsets at one). Everything else arrow-go reads out of bounds panics, which
-// its readers and ours recover.
+// points many offsets at one). Record batch messages are checked too: their custom
+// metadata, and view columns' variadic buffer counts (a slice of that capacity is made
+// first). Everything else arrow-go reads out of bounds panics, which its readers and ours
+// recover. See DESIGN.md.
 package ipccheck
 
 import (
@@ -28,15 +30,29 @@ const MaxDepth = 64
 const (
 	messageHeaderType = 6 // Message.header_type: MessageHeader
 	messageHeader     = 8 // Message.header
+	messageBodyLength = 10
 	messageMetadata   = 12
 	headerSchema      = 1 // MessageHeader.Schema
+	headerDictionary  = 2 // MessageHeader.DictionaryBatch
+	headerRecordBatch = 3 // MessageHeader.RecordBatch
+
+	dictionaryData = 6 // DictionaryBatch.data: RecordBatch
+
+	recordNodes    = 6  // RecordBatch.nodes: [FieldNode] (structs of 16 bytes)
+	recordBuffers  = 8  // RecordBatch.buffers: [Buffer] (structs of 16 bytes)
+	recordVariadic = 12 // RecordBatch.variadicBufferCounts: [long]
 
 	schemaFields   = 6
 	schemaMetadata = 8
 
 	fieldName     = 4
+	fieldTypeType = 8 // Field.type_type: Type
+	fieldType     = 10
 	fieldChildren = 14
 	fieldMetadata = 16
+
+	typeTimestamp     = 10 // Type.Timestamp
+	timestampTimezone = 6
 
 	keyValueKey   = 4
 	keyValueValue = 6
@@ -58,36 +74,97 @@ func Message(meta []byte) (err error) {
 	if err := c.keyValues(msg, messageMetadata, "message"); err != nil {
 		return err
 	}
-	if o := msg.Offset(messageHeaderType); o == 0 || msg.GetByte(flatbuffers.UOffsetT(o)+msg.Pos) != headerSchema {
+	kind := byte(0)
+	if o := msg.Offset(messageHeaderType); o != 0 {
+		kind = msg.GetByte(flatbuffers.UOffsetT(o) + msg.Pos)
+	}
+	if kind != headerSchema && kind != headerRecordBatch && kind != headerDictionary {
 		return nil
 	}
 	o := msg.Offset(messageHeader)
 	if o == 0 {
-		return fmt.Errorf("malformed Arrow IPC schema message: no schema table")
+		return fmt.Errorf("malformed Arrow IPC message: no header table")
 	}
-	var schema flatbuffers.Table
-	msg.Union(&schema, flatbuffers.UOffsetT(o))
-	c.table(schema.Pos)
-	if err := c.keyValues(schema, schemaMetadata, "schema"); err != nil {
+	var header flatbuffers.Table
+	msg.Union(&header, flatbuffers.UOffsetT(o))
+	c.table(header.Pos)
+	switch kind {
+	case headerRecordBatch:
+		return c.recordBatch(header)
+	case headerDictionary:
+		o := header.Offset(dictionaryData)
+		if o == 0 {
+			return nil // arrow-go reports the missing batch
+		}
+		data := flatbuffers.Table{Bytes: meta, Pos: header.Indirect(flatbuffers.UOffsetT(o) + header.Pos)}
+		c.table(data.Pos)
+		return c.recordBatch(data)
+	}
+	if err := c.keyValues(header, schemaMetadata, "schema"); err != nil {
 		return err
 	}
-	return c.fields(schema, schemaFields, 0)
+	return c.fields(header, schemaFields, 0)
 }
 
-// Stream checks the first message of an encapsulated IPC stream (the schema, which a
-// stream reader decodes first; later messages carry no schema).
-func Stream(stream []byte) error {
-	if len(stream) < 8 {
-		return nil // arrow's reader reports the short stream
+// recordBatch checks a RecordBatch table: its vectors within the metadata, and each
+// variadic buffer count (arrow-go makes a slice of that capacity for a view column
+// before reading a buffer) at most the number of buffers the batch lists.
+func (c *checker) recordBatch(t flatbuffers.Table) error {
+	if _, _, err := c.vectorOf(t, recordNodes, 16); err != nil {
+		return err
 	}
-	n, at := binary.LittleEndian.Uint32(stream), 4
-	if n == 0xFFFFFFFF {
-		n, at = binary.LittleEndian.Uint32(stream[4:]), 8
+	nbuf, _, err := c.vectorOf(t, recordBuffers, 16)
+	if err != nil {
+		return err
 	}
-	if int64(n) > int64(len(stream)-at) {
-		return fmt.Errorf("malformed Arrow IPC stream: the first message's metadata takes %d bytes, %d are left", n, len(stream)-at)
+	n, start, err := c.vectorOf(t, recordVariadic, 8)
+	if err != nil {
+		return err
 	}
-	return Message(stream[at : at+int(n)])
+	for i := 0; i < n; i++ {
+		if v := int64(binary.LittleEndian.Uint64(c.buf[int(start)+8*i:])); v < 0 || v > int64(nbuf) {
+			return fmt.Errorf("malformed Arrow IPC record batch: a view column announces %d variadic buffers; the batch lists %d buffers", v, nbuf)
+		}
+	}
+	return nil
+}
+
+// Stream checks every message of an encapsulated IPC stream, up to its end-of-stream
+// marker or its end.
+func Stream(stream []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed Arrow IPC stream (%d bytes): %v", len(stream), p)
+		}
+	}()
+	for off, i := 0, 0; len(stream)-off >= 8; i++ {
+		n, at := binary.LittleEndian.Uint32(stream[off:]), off+4
+		if n == 0xFFFFFFFF {
+			n, at = binary.LittleEndian.Uint32(stream[off+4:]), off+8
+		}
+		if n == 0 {
+			return nil // end of stream
+		}
+		if int64(n) > int64(len(stream)-at) {
+			return fmt.Errorf("malformed Arrow IPC stream: message %d's metadata takes %d bytes, %d are left", i, n, len(stream)-at)
+		}
+		meta := stream[at : at+int(n)]
+		if err := Message(meta); err != nil {
+			return fmt.Errorf("message %d: %w", i, err)
+		}
+		body := bodyLength(meta)
+		if body < 0 || body > int64(len(stream)-at-int(n)) {
+			return fmt.Errorf("malformed Arrow IPC stream: message %d announces a body of %d bytes, %d are left", i, body, len(stream)-at-int(n))
+		}
+		off = at + int(n) + int(body)
+	}
+	return nil // arrow's reader reports a short stream
+}
+
+// bodyLength returns the body length a checked message announces.
+func bodyLength(meta []byte) int64 {
+	msg := flatbuffers.Table{Bytes: meta, Pos: flatbuffers.GetUOffsetT(meta)}
+	return msg.GetInt64Slot(messageBodyLength, 0)
 }
 
 type checker struct {
@@ -144,6 +221,11 @@ func (c *checker) table(pos flatbuffers.UOffsetT) {
 // vector returns the length and element start of the vector of 4-byte elements in
 // slot of t (0, 0 when absent), checking that it lies within the buffer.
 func (c *checker) vector(t flatbuffers.Table, slot flatbuffers.VOffsetT) (int, flatbuffers.UOffsetT, error) {
+	return c.vectorOf(t, slot, 4)
+}
+
+// vectorOf is vector for elements of size bytes.
+func (c *checker) vectorOf(t flatbuffers.Table, slot flatbuffers.VOffsetT, size int64) (int, flatbuffers.UOffsetT, error) {
 	o := t.Offset(slot)
 	if o == 0 {
 		return 0, 0, nil
@@ -154,7 +236,7 @@ func (c *checker) vector(t flatbuffers.Table, slot flatbuffers.VOffsetT) (int, f
 		return 0, 0, fmt.Errorf("malformed Arrow IPC schema message: a vector at offset %d past the %d-byte metadata", start, len(c.buf))
 	}
 	n := int64(flatbuffers.GetUOffsetT(c.buf[start:]))
-	if start+4+4*n > int64(len(c.buf)) {
+	if start+4+size*n > int64(len(c.buf)) {
 		return 0, 0, fmt.Errorf("malformed Arrow IPC schema message: a vector of %d elements at offset %d runs past the %d-byte metadata", n, start, len(c.buf))
 	}
 	return int(n), flatbuffers.UOffsetT(start + 4), nil
@@ -201,6 +283,17 @@ func (c *checker) fields(t flatbuffers.Table, slot flatbuffers.VOffsetT, depth i
 		f := flatbuffers.Table{Bytes: c.buf, Pos: pos}
 		if err := c.str(f, fieldName, "field name"); err != nil {
 			return err
+		}
+		// The type's strings are copied per field too (a timestamp's time zone).
+		if o := f.Offset(fieldTypeType); o != 0 && f.GetByte(flatbuffers.UOffsetT(o)+f.Pos) == typeTimestamp {
+			if o := f.Offset(fieldType); o != 0 {
+				var ts flatbuffers.Table
+				f.Union(&ts, flatbuffers.UOffsetT(o))
+				c.table(ts.Pos)
+				if err := c.str(ts, timestampTimezone, "time zone"); err != nil {
+					return err
+				}
+			}
 		}
 		if err := c.keyValues(f, fieldMetadata, "field"); err != nil {
 			return err

@@ -32,6 +32,9 @@ func nestedSchema() *arrow.Schema {
 			arrow.Field{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true},
 			arrow.Field{Name: "n", Type: arrow.PrimitiveTypes.Int64},
 		), Nullable: true},
+		{Name: "t1", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "Europe/Berlin"}},
+		{Name: "t2", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "Europe/Berlin"}},
+		{Name: "t3", Type: &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}},
 	}, &md)
 }
 
@@ -216,4 +219,117 @@ func (c capped) Reallocate(n int, b []byte) []byte {
 		panic("too large")
 	}
 	return c.Allocator.Reallocate(n, b)
+}
+
+// sharedTimestampSchema is a schema message whose fields vector holds k offsets to one
+// Field table of type Timestamp with a time zone of tzLen bytes: arrow-go copies the
+// time zone once per entry (k x tzLen bytes from a message of about tzLen + 4k).
+func sharedTimestampSchema(k, tzLen int) []byte {
+	b := flatbuffers.NewBuilder(0)
+	tz := b.CreateString(strings.Repeat("x", tzLen))
+	b.StartObject(2) // Timestamp
+	b.PrependInt16Slot(0, 2, 0)
+	b.PrependUOffsetTSlot(1, tz, 0)
+	ts := b.EndObject()
+	b.StartObject(7) // Field
+	b.PrependBoolSlot(1, true, false)
+	b.PrependByteSlot(2, typeTimestamp, 0)
+	b.PrependUOffsetTSlot(3, ts, 0)
+	field := b.EndObject()
+	b.StartVector(4, k, 4)
+	for i := 0; i < k; i++ {
+		b.PrependUOffsetT(field)
+	}
+	vec := b.EndVector(k)
+	b.StartObject(4) // Schema
+	b.PrependUOffsetTSlot(1, vec, 0)
+	schema := b.EndObject()
+	b.StartObject(5) // Message
+	b.PrependInt16Slot(0, 4, 0) // V5
+	b.PrependByteSlot(1, headerSchema, 0)
+	b.PrependUOffsetTSlot(2, schema, 0)
+	msg := b.EndObject()
+	b.Finish(msg)
+	return b.FinishedBytes()
+}
+
+// recordBatchTable returns the RecordBatch table of the stream's second message (the
+// record batch; meta is a slice of s, so edits show in s).
+func recordBatchTable(t *testing.T, s []byte) ([]byte, flatbuffers.Table, flatbuffers.Table) {
+	t.Helper()
+	off := 8 + int(binary.LittleEndian.Uint32(s[4:]))
+	meta := s[off+8 : off+8+int(binary.LittleEndian.Uint32(s[off+4:]))]
+	msg := flatbuffers.Table{Bytes: meta, Pos: flatbuffers.GetUOffsetT(meta)}
+	var rb flatbuffers.Table
+	msg.Union(&rb, flatbuffers.UOffsetT(msg.Offset(messageHeader)))
+	return meta, msg, rb
+}
+
+// TestForgedRecordBatchesRefused: the forgeries review found past the first version,
+// each fatal to arrow-go's reader (a slice of billions of entries) and accepted then:
+// a record batch message's custom metadata (the WAL checked only the schema message),
+// a view column's variadic buffer count, and one time zone shared by thousands of
+// fields (copied per field: quadratic memory).
+func TestForgedRecordBatchesRefused(t *testing.T) {
+	t.Run("record batch custom metadata", func(t *testing.T) {
+		sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+		b := array.NewInt64Builder(memory.DefaultAllocator)
+		b.AppendValues([]int64{1, 2}, nil)
+		col := b.NewArray()
+		rec := array.NewRecordBatchWithMetadata(sc, []arrow.Array{col}, 2, arrow.NewMetadata([]string{"k"}, []string{"v"}))
+		var buf bytes.Buffer
+		w := ipc.NewWriter(&buf, ipc.WithSchema(sc))
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		s := buf.Bytes()
+		if err := Stream(s); err != nil {
+			t.Fatalf("the stream as written: %v", err)
+		}
+		meta, msg, _ := recordBatchTable(t, s)
+		at, n := vectorAt(t, msg, messageMetadata)
+		if n != 1 {
+			t.Fatalf("custom metadata holds %d pairs; want 1", n)
+		}
+		binary.LittleEndian.PutUint32(meta[at-4:], 0xFFFFFFF0)
+		if err := Stream(s); err == nil || !strings.Contains(err.Error(), "message 1") {
+			t.Fatalf("Stream: %v; want an error naming message 1", err)
+		}
+	})
+	t.Run("variadic buffer count", func(t *testing.T) {
+		sc := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.StringView}}, nil)
+		b := array.NewStringViewBuilder(memory.DefaultAllocator)
+		b.Append(strings.Repeat("x", 40)) // longer than a view holds inline
+		col := b.NewArray()
+		rec := array.NewRecordBatch(sc, []arrow.Array{col}, 1)
+		var buf bytes.Buffer
+		w := ipc.NewWriter(&buf, ipc.WithSchema(sc))
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		s := buf.Bytes()
+		if err := Stream(s); err != nil {
+			t.Fatalf("the stream as written: %v", err)
+		}
+		meta, _, rb := recordBatchTable(t, s)
+		at, n := vectorAt(t, rb, recordVariadic)
+		if n != 1 {
+			t.Fatalf("variadic counts: %d; want 1", n)
+		}
+		binary.LittleEndian.PutUint64(meta[at:], 1<<36)
+		if err := Message(meta); err == nil || !strings.Contains(err.Error(), "variadic") {
+			t.Fatalf("Message: %v; want an error about variadic buffers", err)
+		}
+	})
+	t.Run("shared time zone", func(t *testing.T) {
+		if err := Message(sharedTimestampSchema(1, 100)); err != nil {
+			t.Fatalf("one field with a 100-byte time zone: %v", err)
+		}
+		meta := sharedTimestampSchema(8192, 32<<10)
+		if err := Message(meta); err == nil || !strings.Contains(err.Error(), "add up to more") {
+			t.Fatalf("Message: %v; want an error: time zones add up to more than the message", err)
+		}
+	})
 }
