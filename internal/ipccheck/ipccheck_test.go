@@ -244,7 +244,7 @@ func sharedTimestampSchema(k, tzLen int) []byte {
 	b.StartObject(4) // Schema
 	b.PrependUOffsetTSlot(1, vec, 0)
 	schema := b.EndObject()
-	b.StartObject(5) // Message
+	b.StartObject(5)            // Message
 	b.PrependInt16Slot(0, 4, 0) // V5
 	b.PrependByteSlot(1, headerSchema, 0)
 	b.PrependUOffsetTSlot(2, schema, 0)
