@@ -329,6 +329,12 @@ func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd 
 		if int(rec.NumCols()) != want.NumFields() {
 			return nil, status.Errorf(codes.InvalidArgument, "the statement has %d parameter(s) ('?'); the parameter batch has %d column(s)", want.NumFields(), rec.NumCols())
 		}
+		// A decoded message is not trusted: lengths forged past the buffers would make
+		// the concatenation below ask for terabytes (found in review).
+		if err := validateBatch(rec); err != nil {
+			s.metrics.malformedIPC.Inc()
+			return nil, status.Errorf(codes.InvalidArgument, "parameter batch %d: %v", len(batches)+1, err)
+		}
 		// Enforce the handle's limit while reading: the stream is bounded only by the
 		// gRPC message size per batch, not in the number of batches.
 		if size += recordBytes(rec); size > maxHandleParamBytes {
@@ -344,7 +350,7 @@ func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd 
 		h.Params = nil
 		return s.newHandle(ctx, h)
 	}
-	params, err := concatBatches(s.Alloc, batches)
+	params, err := concatBatches(s.ingestAlloc, batches)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "parameter batches: %v", err)
 	}

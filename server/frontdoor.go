@@ -33,6 +33,9 @@ type frontDoor struct {
 	flight.FlightServer
 	svc  *flightSQLService
 	auth *authenticator
+	// maxDecoded bounds what one DoPut message's body may decode to (its compressed
+	// buffers' announced lengths added up): maxIPCAllocation.
+	maxDecoded int64
 }
 
 // Handshake authenticates the authorization header of the call (Basic user:password,
@@ -109,7 +112,7 @@ func (f *frontDoor) DoPut(stream flight.FlightService_DoPutServer) (err error) {
 	if desc == nil {
 		return status.Error(codes.InvalidArgument, "DoPut: the first message has no flight descriptor (a PATH naming the table, or a Flight SQL command)")
 	}
-	replay := &replayPutStream{FlightService_DoPutServer: stream, first: first, malformed: f.svc.metrics.malformedIPC}
+	replay := &replayPutStream{FlightService_DoPutServer: stream, first: first, malformed: f.svc.metrics.malformedIPC, maxDecoded: f.maxDecoded}
 	ctx := stream.Context()
 	switch desc.GetType() {
 	case flight.DescriptorPATH:
@@ -190,8 +193,9 @@ func (f *frontDoor) plainIngest(stream flight.FlightService_DoPutServer, path []
 // overflow of the whole server, which no recover catches.
 type replayPutStream struct {
 	flight.FlightService_DoPutServer
-	first     *flight.FlightData
-	malformed prometheus.Counter
+	first      *flight.FlightData
+	malformed  prometheus.Counter
+	maxDecoded int64
 }
 
 func (r *replayPutStream) Recv() (*flight.FlightData, error) {
@@ -208,6 +212,18 @@ func (r *replayPutStream) Recv() (*flight.FlightData, error) {
 		if err := ipccheck.Message(d.DataHeader); err != nil {
 			r.malformed.Inc()
 			return nil, status.Errorf(codes.InvalidArgument, "DoPut: %v", err)
+		}
+		// cappedAllocator bounds each buffer; this bounds their sum, which compressed
+		// buffers can make thousands of times the message (found in review: 122 KB of
+		// ZSTD zeros held 1 GiB).
+		n, err := ipccheck.BodyBytes(d.DataHeader, d.DataBody)
+		if err != nil {
+			r.malformed.Inc()
+			return nil, status.Errorf(codes.InvalidArgument, "DoPut: %v", err)
+		}
+		if r.maxDecoded > 0 && n > r.maxDecoded {
+			r.malformed.Inc()
+			return nil, status.Errorf(codes.InvalidArgument, "DoPut: a message of %d bytes decodes to %d bytes, more than the %d-byte limit (4 x --max-recv-msg-bytes); send smaller batches", len(d.DataBody), n, r.maxDecoded)
 		}
 	}
 	return d, nil

@@ -8,12 +8,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	pb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/golang-jwt/jwt/v5"
 	flatbuffers "github.com/google/flatbuffers/go"
 	"google.golang.org/grpc"
@@ -324,5 +328,158 @@ func TestDoPutForgedSchemaRefused(t *testing.T) {
 	n.mustIngest(ctx, "events", 5)
 	if got := n.count(ctx, "events"); got != 5 {
 		t.Fatalf("events has %d rows after the forged puts and one of 5; want 5", got)
+	}
+}
+
+// ipcMessages splits an encapsulated IPC stream into (metadata, body) pairs.
+func ipcMessages(s []byte) (metas, bodies [][]byte) {
+	for len(s) >= 8 {
+		n := int(binary.LittleEndian.Uint32(s[4:]))
+		if n == 0 {
+			break
+		}
+		meta := s[8 : 8+n]
+		msg := flatbuffers.Table{Bytes: meta, Pos: flatbuffers.GetUOffsetT(meta)}
+		bodyLen := int(msg.GetInt64Slot(10, 0)) // Message.bodyLength
+		metas = append(metas, meta)
+		bodies = append(bodies, s[8+n:8+n+bodyLen])
+		s = s[8+n+bodyLen:]
+	}
+	return
+}
+
+// sendRaw sends the messages of an IPC stream (the first with desc) as one DoPut and
+// returns the call's status.
+func sendRaw(t *testing.T, n *testNode, ctx context.Context, desc *flight.FlightDescriptor, metas, bodies [][]byte) error {
+	t.Helper()
+	stream, err := n.c.Client.DoPut(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range metas {
+		d := &flight.FlightData{DataHeader: metas[i], DataBody: bodies[i]}
+		if i == 0 {
+			d.FlightDescriptor = desc
+		}
+		if err := stream.Send(d); err != nil {
+			break // the server may have answered already
+		}
+	}
+	_ = stream.CloseSend()
+	for err == nil {
+		_, err = stream.Recv()
+	}
+	if err == io.EOF {
+		return nil
+	}
+	return err
+}
+
+// TestDoPutForgedBatchesRefused: the record batch forgeries review found, each fatal to
+// the server before (a slice or allocation of hundreds of GiB), refused with
+// InvalidArgument while the server goes on: a view column announcing 2^36 variadic
+// buffers (plain DoPut), and parameter batches of a prepared statement whose lengths
+// claim 2^40 rows over 1-byte buffers (binding is open to readers; the concatenation
+// used the uncapped allocator and no validation).
+func TestDoPutForgedBatchesRefused(t *testing.T) {
+	n := mustStartNode(t, false, nil)
+	ctx := testCtx(t)
+	n.mustIngest(ctx, "events", 10)
+
+	// A view column's variadic buffer count.
+	sc := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.StringView, Nullable: true}}, nil)
+	vb := array.NewStringViewBuilder(memory.DefaultAllocator)
+	vb.Append(strings.Repeat("x", 40)) // longer than a view holds inline
+	rec := array.NewRecordBatch(sc, []arrow.Array{vb.NewArray()}, 1)
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(sc))
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	metas, bodies := ipcMessages(bytes.Clone(buf.Bytes()))
+	msg := flatbuffers.Table{Bytes: metas[1], Pos: flatbuffers.GetUOffsetT(metas[1])}
+	var rb flatbuffers.Table
+	msg.Union(&rb, flatbuffers.UOffsetT(msg.Offset(8)))
+	vec := rb.Vector(flatbuffers.UOffsetT(rb.Offset(12))) // RecordBatch.variadicBufferCounts
+	binary.LittleEndian.PutUint64(metas[1][vec:], 1<<36)
+	wantCode(t, "DoPut of a forged variadic count", sendRaw(t, n, ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{"views"}}, metas, bodies), codes.InvalidArgument, "variadic")
+
+	// Parameter batches with forged lengths.
+	ps, err := n.c.Prepare(ctx, "SELECT n FROM events WHERE n > 0 OR ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close(ctx)
+	psc := arrow.NewSchema([]arrow.Field{{Name: "p", Type: arrow.FixedWidthTypes.Boolean, Nullable: true}}, nil)
+	bb := array.NewBooleanBuilder(memory.DefaultAllocator)
+	bb.AppendValues([]bool{true, true, true, true, true, true, true}, nil)
+	bb.AppendNull()
+	prec := array.NewRecordBatch(psc, []arrow.Array{bb.NewArray()}, 8)
+	buf.Reset()
+	w = ipc.NewWriter(&buf, ipc.WithSchema(psc))
+	if err := w.Write(prec); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	metas, bodies = ipcMessages(bytes.Clone(buf.Bytes()))
+	msg = flatbuffers.Table{Bytes: metas[1], Pos: flatbuffers.GetUOffsetT(metas[1])}
+	msg.Union(&rb, flatbuffers.UOffsetT(msg.Offset(8)))
+	binary.LittleEndian.PutUint64(metas[1][rb.Pos+flatbuffers.UOffsetT(rb.Offset(4)):], 1<<40) // RecordBatch.length
+	nodes := rb.Vector(flatbuffers.UOffsetT(rb.Offset(6)))                                     // nodes[0].length
+	binary.LittleEndian.PutUint64(metas[1][nodes:], 1<<40)
+	anyCmd, err := anypb.New(&pb.CommandPreparedStatementQuery{PreparedStatementHandle: ps.Handle()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := proto.Marshal(anyCmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice := [][]byte{metas[0], metas[1], metas[1]}
+	twiceBodies := [][]byte{bodies[0], bodies[1], bodies[1]}
+	wantCode(t, "binding forged parameter batches", sendRaw(t, n, ctx, &flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: cmd}, twice, twiceBodies), codes.InvalidArgument, "parameter batch 1")
+
+	if got := n.count(ctx, "events"); got != 10 {
+		t.Fatalf("events has %d rows after the forged puts; want 10", got)
+	}
+}
+
+// TestDoPutDecodedSizeBounded: a ZSTD-compressed batch whose buffers decode to more than
+// 4 x --max-recv-msg-bytes in all (each under the per-buffer cap; zeros compress a
+// thousandfold, so a few kilobytes held gigabytes) is refused before it is decoded; one
+// under the limit is ingested.
+func TestDoPutDecodedSizeBounded(t *testing.T) {
+	n := mustStartNode(t, false, func(c *Config) { c.MaxRecvMsgBytes = 4 << 20 }) // limit 16 MiB decoded
+	ctx := testCtx(t)
+	put := func(table string, cols, rows int) error {
+		ib := array.NewInt64Builder(memory.DefaultAllocator)
+		ib.AppendValues(make([]int64, rows), nil)
+		a := ib.NewArray()
+		fields := make([]arrow.Field, cols)
+		arrs := make([]arrow.Array, cols)
+		for i := range fields {
+			fields[i] = arrow.Field{Name: fmt.Sprintf("c%d", i), Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+			arrs[i] = a
+		}
+		sc := arrow.NewSchema(fields, nil)
+		rec := array.NewRecordBatch(sc, arrs, int64(rows))
+		var buf bytes.Buffer
+		w := ipc.NewWriter(&buf, ipc.WithSchema(sc), ipc.WithZstd())
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		metas, bodies := ipcMessages(buf.Bytes())
+		return sendRaw(t, n, ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{table}}, metas, bodies)
+	}
+	// 32 columns of 128 Ki zeros: 32 MiB decoded, a few KiB sent.
+	wantCode(t, "a batch decoding to 32 MiB", put("big", 32, 128<<10), codes.InvalidArgument, "decodes to")
+	// 2 columns of 64 Ki: 1 MiB decoded.
+	if err := put("small", 2, 64<<10); err != nil {
+		t.Fatalf("a compressed batch decoding to 1 MiB: %v", err)
+	}
+	if got := n.count(ctx, "small"); got != 64<<10 {
+		t.Fatalf("small has %d rows; want %d", got, 64<<10)
 	}
 }

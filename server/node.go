@@ -105,7 +105,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Node, err erro
 	}
 	n.flight = flight.NewServerWithMiddleware(serverMiddleware(n.metrics, log, auth), opts...)
 	router := flightsql.NewFlightServerWithAllocator(n.svc, ingestAlloc)
-	n.flight.RegisterFlightService(&frontDoor{FlightServer: router, svc: n.svc, auth: auth})
+	n.flight.RegisterFlightService(&frontDoor{FlightServer: router, svc: n.svc, auth: auth, maxDecoded: int64(maxIPCAllocation(cfg.MaxRecvMsgBytes))})
 	if n.flightLn, err = net.Listen("tcp", cfg.FlightAddr); err != nil {
 		return nil, fmt.Errorf("listen for Flight SQL on %s: %w", cfg.FlightAddr, err)
 	}

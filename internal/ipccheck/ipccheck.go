@@ -304,3 +304,69 @@ func (c *checker) fields(t flatbuffers.Table, slot flatbuffers.VOffsetT, depth i
 	}
 	return nil
 }
+
+// recordCompression is RecordBatch.compression: BodyCompression, present when the
+// body's buffers are compressed (each then led by its uncompressed length, -1 for a
+// buffer left as it is).
+const recordCompression = 10
+
+// BodyBytes returns what the body of a record batch or dictionary batch message (meta
+// accepted by Message) decodes to: its size, or with compressed buffers the sum of the
+// uncompressed lengths they announce, which arrow-go allocates before decompressing. A
+// few kilobytes of ZSTD can announce gigabytes (legitimately: zeros compress that well),
+// and a per-buffer cap does not bound their sum; the caller compares this with its
+// limit. Other messages return len(body).
+func BodyBytes(meta, body []byte) (n int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			n, err = 0, fmt.Errorf("malformed Arrow IPC message (%d bytes of metadata): %v", len(meta), p)
+		}
+	}()
+	msg := flatbuffers.Table{Bytes: meta, Pos: flatbuffers.GetUOffsetT(meta)}
+	kind := byte(0)
+	if o := msg.Offset(messageHeaderType); o != 0 {
+		kind = msg.GetByte(flatbuffers.UOffsetT(o) + msg.Pos)
+	}
+	o := msg.Offset(messageHeader)
+	if (kind != headerRecordBatch && kind != headerDictionary) || o == 0 {
+		return int64(len(body)), nil
+	}
+	var rb flatbuffers.Table
+	msg.Union(&rb, flatbuffers.UOffsetT(o))
+	if kind == headerDictionary {
+		o := rb.Offset(dictionaryData)
+		if o == 0 {
+			return int64(len(body)), nil
+		}
+		rb = flatbuffers.Table{Bytes: meta, Pos: rb.Indirect(flatbuffers.UOffsetT(o) + rb.Pos)}
+	}
+	if rb.Offset(recordCompression) == 0 {
+		return int64(len(body)), nil
+	}
+	c := checker{buf: meta}
+	nbuf, start, err := c.vectorOf(rb, recordBuffers, 16)
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < nbuf; i++ {
+		off := int64(binary.LittleEndian.Uint64(meta[int(start)+16*i:]))
+		size := int64(binary.LittleEndian.Uint64(meta[int(start)+16*i+8:]))
+		if size == 0 {
+			continue
+		}
+		if off < 0 || size < 8 || off > int64(len(body))-size {
+			return 0, fmt.Errorf("malformed Arrow IPC record batch: buffer %d at %d of %d bytes, outside the %d-byte body", i, off, size, len(body))
+		}
+		switch u := int64(binary.LittleEndian.Uint64(body[off:])); {
+		case u == -1:
+			n += size - 8
+		case u < 0:
+			return 0, fmt.Errorf("malformed Arrow IPC record batch: buffer %d announces %d uncompressed bytes", i, u)
+		default:
+			if n += u; n < 0 {
+				return 0, fmt.Errorf("malformed Arrow IPC record batch: the buffers' uncompressed lengths overflow")
+			}
+		}
+	}
+	return n, nil
+}
