@@ -137,7 +137,9 @@ func (q *Query) Bind(params arrow.RecordBatch, row int) (*Query, error) {
 
 // paramLiteral renders value row of arr, cast to the placeholder type to, as SQL text.
 func paramLiteral(arr arrow.Array, row int, to arrow.DataType) (string, error) {
-	if arr.IsNull(row) {
+	// A Null-typed column (what a client binding None sends) has no validity bitmap, and
+	// arrow-go's IsNull reports false for it.
+	if arr.DataType().ID() == arrow.NULL || arr.IsNull(row) {
 		return "NULL", nil
 	}
 	if d, ok := arr.(*array.Dictionary); ok {

@@ -88,6 +88,9 @@ func validateData(d arrow.ArrayData) error {
 	if d.NullN() < 0 || d.NullN() > d.Len() {
 		return fmt.Errorf("null count %d outside 0..%d", d.NullN(), d.Len())
 	}
+	if d.DataType().ID() == arrow.NULL {
+		return nil // no buffers: every row is null
+	}
 	if d.NullN() > 0 {
 		if err := need(0, (n+7)/8, "validity"); err != nil {
 			return err

@@ -315,6 +315,7 @@ func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd 
 	var (
 		batches []arrow.RecordBatch
 		size    int64
+		rows    int64
 	)
 	defer func() {
 		for _, b := range batches {
@@ -339,6 +340,9 @@ func (s *flightSQLService) DoPutPreparedStatementQuery(ctx context.Context, cmd 
 		// gRPC message size per batch, not in the number of batches.
 		if size += recordBytes(rec); size > maxHandleParamBytes {
 			return nil, status.Errorf(codes.InvalidArgument, "the parameter stream exceeds %d bytes (stopped reading at batch %d): bind fewer rows, or use bulk ingest for data", maxHandleParamBytes, len(batches)+1)
+		}
+		if rows += rec.NumRows(); rows > maxHandleParamRows {
+			return nil, status.Errorf(codes.InvalidArgument, "the parameter stream holds more than %d rows (stopped reading at batch %d): bind fewer rows", maxHandleParamRows, len(batches)+1)
 		}
 		rec.Retain()
 		batches = append(batches, rec)

@@ -483,3 +483,66 @@ func TestDoPutDecodedSizeBounded(t *testing.T) {
 		t.Fatalf("small has %d rows; want %d", got, 64<<10)
 	}
 }
+
+// TestBindRowsBounded: a prepared statement takes at most maxHandleParamRows parameter
+// rows (each is planned when bound; a Null-typed column of a million rows takes no
+// bytes, so the byte limit did not stop it), and a Null-typed parameter binds NULL.
+func TestBindRowsBounded(t *testing.T) {
+	n := mustStartNode(t, false, nil)
+	ctx := testCtx(t)
+	n.mustIngest(ctx, "events", 10)
+	ps, err := n.c.Prepare(ctx, "SELECT n FROM events WHERE host = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close(ctx)
+	sc := arrow.NewSchema([]arrow.Field{{Name: "p", Type: arrow.Null, Nullable: true}}, nil)
+	many := array.NewRecordBatch(sc, []arrow.Array{array.NewNull(maxHandleParamRows + 1)}, maxHandleParamRows+1)
+	defer many.Release()
+	ps.SetParameters(many)
+	_, err = ps.Execute(ctx)
+	wantCode(t, "binding too many rows", err, codes.InvalidArgument, "more than 10000 rows")
+	one := array.NewRecordBatch(sc, []arrow.Array{array.NewNull(1)}, 1)
+	defer one.Release()
+	ps.SetParameters(one)
+	if _, err := ps.Execute(ctx); err != nil {
+		t.Fatalf("binding one NULL: %v", err)
+	}
+}
+
+// TestIngestNullTypedColumn: a column of Arrow's null type (what pandas/pyarrow send for
+// a column of None) is ingested: it has no buffers, and validation once refused it with
+// "validity buffer missing".
+func TestIngestNullTypedColumn(t *testing.T) {
+	n := mustStartNode(t, false, nil)
+	ctx := testCtx(t)
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "nothing", Type: arrow.Null, Nullable: true},
+	}, nil)
+	ib := array.NewInt64Builder(memory.DefaultAllocator)
+	ib.AppendValues([]int64{1, 2, 3}, nil)
+	ids := ib.NewArray()
+	rec := array.NewRecordBatch(sc, []arrow.Array{ids, array.NewNull(3)}, 3)
+	defer rec.Release()
+	stream, err := n.c.Client.DoPut(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := flight.NewRecordWriter(stream, ipc.WithSchema(sc))
+	w.SetFlightDescriptor(&flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{"nulls"}})
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	_ = stream.CloseSend()
+	for err == nil {
+		_, err = stream.Recv()
+	}
+	if err != io.EOF {
+		t.Fatalf("DoPut of a null-typed column: %v", err)
+	}
+	if got := n.count(ctx, "nulls"); got != 3 {
+		t.Fatalf("nulls has %d rows; want 3", got)
+	}
+}

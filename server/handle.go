@@ -27,6 +27,11 @@ const handleTTL = 24 * time.Hour
 // every GetFlightInfo and DoGet, so bulk data belongs in ingest, not in parameters.
 const maxHandleParamBytes = 4 << 20
 
+// maxHandleParamRows bounds the parameter rows bound to one statement: each row is
+// planned when it is bound, and a Null-typed column of a million rows takes no bytes
+// (found in review: a reader could keep the server planning for minutes).
+const maxHandleParamRows = 10_000
+
 var (
 	// ErrForgedHandle is returned for a handle or ticket whose signature does not verify.
 	ErrForgedHandle = errors.New("statement handle or ticket has an invalid signature (not issued by this cluster, or altered)")
