@@ -384,6 +384,13 @@ func decodeIPC(payload []byte) (arrow.RecordBatch, int, string, error) {
 		rec.Release()
 		return nil, 0, "", fmt.Errorf("decode Arrow IPC stream end: %w", err)
 	}
+	// A CRC-valid frame was written by us from a validated batch; a bug or damage the
+	// CRC missed must still not put a batch whose buffers do not match its lengths in
+	// the head (it would read out of bounds later, or fail to re-encode).
+	if err := ipccheck.Batch(rec); err != nil {
+		rec.Release()
+		return nil, 0, "", fmt.Errorf("decoded record batch: %w", err)
+	}
 	// Strip the WAL's own metadata so that the head holds the batch as it was written.
 	plain := array.NewRecordBatch(arrow.NewSchema(rec.Schema().Fields(), nil), rec.Columns(), rec.NumRows())
 	rec.Release()
