@@ -546,3 +546,32 @@ func TestIngestNullTypedColumn(t *testing.T) {
 		t.Fatalf("nulls has %d rows; want 3", got)
 	}
 }
+
+// TestIngestRowsBounded: a batch of only null-typed columns has no buffers, so its
+// row count costs nothing to send while storing it costs ~8 bytes a row; one of more
+// rows than 4 x --max-recv-msg-bytes / 8 is refused (a 232-byte message announcing 20 M
+// rows allocated 632 MiB; 2^33 would have been fatal).
+func TestIngestRowsBounded(t *testing.T) {
+	n := mustStartNode(t, false, func(c *Config) { c.MaxRecvMsgBytes = 4 << 20 }) // 2 Mi rows
+	ctx := testCtx(t)
+	put := func(rows int) error {
+		sc := arrow.NewSchema([]arrow.Field{{Name: "nothing", Type: arrow.Null, Nullable: true}}, nil)
+		rec := array.NewRecordBatch(sc, []arrow.Array{array.NewNull(rows)}, int64(rows))
+		defer rec.Release()
+		var buf bytes.Buffer
+		w := ipc.NewWriter(&buf, ipc.WithSchema(sc))
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		metas, bodies := ipcMessages(buf.Bytes())
+		return sendRaw(t, n, ctx, &flight.FlightDescriptor{Type: flight.DescriptorPATH, Path: []string{"nulls"}}, metas, bodies)
+	}
+	wantCode(t, "20 M null rows", put(20_000_000), codes.InvalidArgument, "at most 2097152 fit one batch")
+	if err := put(1000); err != nil {
+		t.Fatalf("1,000 null rows: %v", err)
+	}
+	if got := n.count(ctx, "nulls"); got != 1000 {
+		t.Fatalf("nulls has %d rows; want 1000", got)
+	}
+}

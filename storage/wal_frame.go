@@ -384,10 +384,11 @@ func decodeIPC(payload []byte) (arrow.RecordBatch, int, string, error) {
 		rec.Release()
 		return nil, 0, "", fmt.Errorf("decode Arrow IPC stream end: %w", err)
 	}
-	// A CRC-valid frame was written by us from a validated batch; a bug or damage the
-	// CRC missed must still not put a batch whose buffers do not match its lengths in
-	// the head (it would read out of bounds later, or fail to re-encode).
-	if err := ipccheck.Batch(rec); err != nil {
+	// A CRC-valid frame was written by us; a bug or damage the CRC missed must still not
+	// put a batch whose buffers do not match its lengths in the head (it would read out of
+	// bounds later, or fail to re-encode). Structure only: content rules (UTF-8) must not
+	// refuse what the writer accepted, or the table would not open.
+	if err := ipccheck.Structure(rec); err != nil {
 		rec.Release()
 		return nil, 0, "", fmt.Errorf("decoded record batch: %w", err)
 	}

@@ -333,3 +333,45 @@ func TestForgedRecordBatchesRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchRules: Batch (client input) refuses dictionaries with indices past their
+// dictionary or values that are not UTF-8, and accepts zero-row batches whatever their
+// buffers (a zero-row dense union has no offsets, and arrow-go's union validation then
+// panics; Java writes zero-row offsets buffers empty); Structure (replay) checks no
+// content.
+func TestBatchRules(t *testing.T) {
+	batch := func(arr arrow.Array) arrow.RecordBatch {
+		sc := arrow.NewSchema([]arrow.Field{{Name: "c", Type: arr.DataType(), Nullable: true}}, nil)
+		return array.NewRecordBatch(sc, []arrow.Array{arr}, int64(arr.Len()))
+	}
+	dictOf := func(idx []int32, vals ...string) arrow.Array {
+		ib := array.NewInt32Builder(memory.DefaultAllocator)
+		ib.AppendValues(idx, nil)
+		sb := array.NewStringBuilder(memory.DefaultAllocator)
+		sb.AppendValues(vals, nil)
+		return array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, ib.NewArray(), sb.NewArray())
+	}
+	if err := Batch(batch(dictOf([]int32{0, 1}, "a", "b"))); err != nil {
+		t.Fatalf("a valid dictionary: %v", err)
+	}
+	if err := Batch(batch(dictOf([]int32{0, 5}, "a"))); err == nil || !strings.Contains(err.Error(), "entry 5") {
+		t.Fatalf("an index past the dictionary: %v; want an error naming entry 5", err)
+	}
+	if err := Batch(batch(dictOf([]int32{0}, "\xff\xfe"))); err == nil {
+		t.Fatal("a dictionary value that is not UTF-8: accepted; want an error")
+	}
+	if err := Structure(batch(dictOf([]int32{0}, "\xff\xfe"))); err != nil {
+		t.Fatalf("Structure of a dictionary holding non-UTF-8: %v; want nil (content is not its business)", err)
+	}
+	// Zero rows: a dense union without offsets, a string column with an empty offsets buffer.
+	ut := arrow.DenseUnionOf([]arrow.Field{{Name: "i", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, []arrow.UnionTypeCode{0})
+	child := array.NewInt64Builder(memory.DefaultAllocator).NewArray()
+	ud := array.NewData(ut, 0, []*memory.Buffer{nil, memory.NewBufferBytes(nil), nil}, []arrow.ArrayData{child.Data()}, 0, 0)
+	if err := Batch(batch(array.MakeFromData(ud))); err != nil {
+		t.Fatalf("a zero-row dense union without offsets: %v", err)
+	}
+	sd := array.NewData(arrow.BinaryTypes.String, 0, []*memory.Buffer{nil, memory.NewBufferBytes(nil), nil}, nil, 0, 0)
+	if err := Batch(batch(array.MakeFromData(sd))); err != nil {
+		t.Fatalf("a zero-row string column with an empty offsets buffer: %v", err)
+	}
+}
