@@ -389,61 +389,28 @@ type plainColumn struct {
 // without a dictionary. A run from a batch without nulls is copied in one piece.
 func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, runs []refRun, dt arrow.DataType) (arrow.Array, ColumnStats, error) {
 	n := len(refs)
-	p.valid = grow(p.valid, int(bitutil.BytesForBits(int64(n))))
-	clear(p.valid)
-	// Size the buffers exactly first: appending grew them by doubling, copying the
-	// values again and again (a tenth of the seal's CPU; the pool does not keep them
-	// across the frequent GCs of a busy ingest).
-	total := 0
-	for _, run := range runs {
-		s := &src[run.b]
-		switch {
-		case s.offsets == nil:
-		case run.contig && s.valid == nil && s.idx == nil:
-			total += int(s.offsets[run.i+run.n] - s.offsets[run.i])
-		default:
-			for _, ref := range refs[run.k : run.k+run.n] {
-				v, _ := s.value(int(ref.i))
-				total += len(v)
-			}
-		}
-	}
-	if total > maxGatherBytes {
-		return nil, ColumnStats{}, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group", ErrSegmentTooLarge)
+	// The offsets first, so that the values are copied into a buffer of their exact
+	// size: appending grew it by doubling, copying the values again and again (a tenth
+	// of the seal's CPU; the pool does not keep them across the frequent GCs of a busy
+	// ingest).
+	total, nulls, err := p.rowEnds(src, refs, runs)
+	if err != nil {
+		return nil, ColumnStats{}, err
 	}
 	if cap(p.values) < total {
 		p.values = make([]byte, 0, total)
 	}
-	p.offsets = grow(p.offsets, n+1)
-	p.offsets[0] = 0
 	p.values = p.values[:0]
-	nulls := 0
 	for _, run := range runs {
 		s := &src[run.b]
 		switch {
 		case s.offsets == nil:
-			end := int32(len(p.values))
-			for k := run.k; k < run.k+run.n; k++ {
-				p.offsets[k+1] = end
-			}
-			nulls += run.n
 		case run.contig && s.valid == nil && s.idx == nil:
-			base := int32(len(p.values)) - s.offsets[run.i]
 			p.values = append(p.values, s.values[s.offsets[run.i]:s.offsets[run.i+run.n]]...)
-			for j := range run.n {
-				p.offsets[run.k+j+1] = s.offsets[run.i+j+1] + base
-			}
-			bitutil.SetBitsTo(p.valid, int64(run.k), int64(run.n), true)
 		default:
 			for k := run.k; k < run.k+run.n; k++ {
-				v, ok := s.value(int(refs[k].i))
-				if ok {
-					bitutil.SetBit(p.valid, k)
-					p.values = append(p.values, v...)
-				} else {
-					nulls++
-				}
-				p.offsets[k+1] = int32(len(p.values))
+				v, _ := s.value(int(refs[k].i))
+				p.values = append(p.values, v...)
 			}
 		}
 	}
@@ -457,22 +424,16 @@ func (p *plainColumn) gatherStrings(src []stringSource, refs []rowRef, runs []re
 	return arr, columnStats(arr, 0, n), nil
 }
 
-// writePlain writes rows refs of src (runs: refRuns of refs) as a plain column chunk of
-// pf straight from the head batches, and returns its zone map (columnStats's rules: no
-// bounds when a value is not boundable). Gathering
-// the values into an Arrow array first, then encoding that, copied every value twice
-// and walked the rows three times (the gather, the zone map, the page); of a seal of the
-// OTRF corpus, whose mostly distinct text columns take this path, the gather was about
-// a tenth.
-func (p *plainColumn) writePlain(pf *pageFile, src []stringSource, refs []rowRef, runs []refRun, dt arrow.DataType) (ColumnStats, error) {
+// rowEnds sets p.valid and p.offsets for rows refs of src (runs: refRuns of refs): the
+// validity bitmap and each row's end in the values' running total, without copying a
+// value; it returns the total and the nulls. Scans read a row group's column back as
+// one Arrow array (int32 offsets): a total past 2 GiB is ErrSegmentTooLarge.
+func (p *plainColumn) rowEnds(src []stringSource, refs []rowRef, runs []refRun) (total, nulls int, err error) {
 	n := len(refs)
-	// First the validity bitmap and each row's end in the values' running total, which
-	// decide the pages' row ranges and definition levels; no value is copied.
 	p.valid = grow(p.valid, int(bitutil.BytesForBits(int64(n))))
 	clear(p.valid)
 	p.offsets = grow(p.offsets, n+1)
 	p.offsets[0] = 0
-	total, nulls := 0, 0
 	for _, run := range runs {
 		s := &src[run.b]
 		switch {
@@ -500,10 +461,26 @@ func (p *plainColumn) writePlain(pf *pageFile, src []stringSource, refs []rowRef
 				p.offsets[k+1] = int32(total)
 			}
 		}
-		// Scans read a row group's column back as one Arrow array (int32 offsets).
 		if total > maxGatherBytes {
-			return ColumnStats{}, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group", ErrSegmentTooLarge)
+			return 0, 0, fmt.Errorf("%w: the values of a column exceed 2 GiB in one row group", ErrSegmentTooLarge)
 		}
+	}
+	return total, nulls, nil
+}
+
+// writePlain writes rows refs of src (runs: refRuns of refs) as a plain column chunk of
+// pf straight from the head batches, and returns its zone map (columnStats's rules: no
+// bounds when a value is not boundable). Gathering the values into an Arrow array
+// first, then encoding that, copied every value twice and walked the rows three times
+// (the gather, the zone map, the page); of a seal of the OTRF corpus, whose mostly
+// distinct text columns take this path, the gather was about a tenth.
+func (p *plainColumn) writePlain(pf *pageFile, src []stringSource, refs []rowRef, runs []refRun, dt arrow.DataType) (ColumnStats, error) {
+	n := len(refs)
+	// First the validity bitmap and each row's end in the values' running total, which
+	// decide the pages' row ranges and definition levels; no value is copied.
+	_, nulls, err := p.rowEnds(src, refs, runs)
+	if err != nil {
+		return ColumnStats{}, err
 	}
 	valid := p.valid
 	if nulls == 0 {
@@ -514,7 +491,7 @@ func (p *plainColumn) writePlain(pf *pageFile, src []stringSource, refs []rowRef
 	checkUTF8 := dt.ID() != arrow.STRING
 	var lo, hi string
 	first := true
-	err := pf.writePlainRows(n, valid, p.offsets, func(dst []byte, start, end int) []byte {
+	err = pf.writePlainRows(n, valid, p.offsets, func(dst []byte, start, end int) []byte {
 		for k := start; k < end; k++ {
 			if valid != nil && !bitutil.BitIsSet(valid, k) {
 				continue

@@ -253,6 +253,24 @@ func sharedTimestampSchema(k, tzLen int) []byte {
 	return b.FinishedBytes()
 }
 
+// checkedStream writes rec as an IPC stream, which Stream must accept.
+func checkedStream(t *testing.T, rec arrow.RecordBatch) []byte {
+	t.Helper()
+	defer rec.Release()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Stream(buf.Bytes()); err != nil {
+		t.Fatalf("the stream as written: %v", err)
+	}
+	return buf.Bytes()
+}
+
 // recordBatchTable returns the RecordBatch table of the stream's second message (the
 // record batch; meta is a slice of s, so edits show in s).
 func recordBatchTable(t *testing.T, s []byte) ([]byte, flatbuffers.Table, flatbuffers.Table) {
@@ -276,17 +294,7 @@ func TestForgedRecordBatchesRefused(t *testing.T) {
 		b := array.NewInt64Builder(memory.DefaultAllocator)
 		b.AppendValues([]int64{1, 2}, nil)
 		col := b.NewArray()
-		rec := array.NewRecordBatchWithMetadata(sc, []arrow.Array{col}, 2, arrow.NewMetadata([]string{"k"}, []string{"v"}))
-		var buf bytes.Buffer
-		w := ipc.NewWriter(&buf, ipc.WithSchema(sc))
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
-		s := buf.Bytes()
-		if err := Stream(s); err != nil {
-			t.Fatalf("the stream as written: %v", err)
-		}
+		s := checkedStream(t, array.NewRecordBatchWithMetadata(sc, []arrow.Array{col}, 2, arrow.NewMetadata([]string{"k"}, []string{"v"})))
 		meta, msg, _ := recordBatchTable(t, s)
 		at, n := vectorAt(t, msg, messageMetadata)
 		if n != 1 {
@@ -302,17 +310,7 @@ func TestForgedRecordBatchesRefused(t *testing.T) {
 		b := array.NewStringViewBuilder(memory.DefaultAllocator)
 		b.Append(strings.Repeat("x", 40)) // longer than a view holds inline
 		col := b.NewArray()
-		rec := array.NewRecordBatch(sc, []arrow.Array{col}, 1)
-		var buf bytes.Buffer
-		w := ipc.NewWriter(&buf, ipc.WithSchema(sc))
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
-		s := buf.Bytes()
-		if err := Stream(s); err != nil {
-			t.Fatalf("the stream as written: %v", err)
-		}
+		s := checkedStream(t, array.NewRecordBatch(sc, []arrow.Array{col}, 1))
 		meta, _, rb := recordBatchTable(t, s)
 		at, n := vectorAt(t, rb, recordVariadic)
 		if n != 1 {
