@@ -3,7 +3,6 @@ package storage
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -238,7 +237,7 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 		}
 		man.Schema = sb
 		man.Version = manifestVersion
-		data, err := json.Marshal(man)
+		data, err := t.segJSON.marshalManifest(man)
 		if err != nil {
 			removeSegmentFiles(t.dir, metas)
 			return fmt.Errorf("seal table %q: encode manifest: %w", t.name, err)
@@ -408,7 +407,7 @@ func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[stri
 		man.Segments = append(man.Segments, add...)
 		man.NextSegment = max(man.NextSegment, nextID)
 		t.mu.Unlock()
-		if err := writeManifest(t.fs, t.dir, man); err != nil {
+		if err := writeManifest(t.fs, t.dir, man, &t.segJSON); err != nil {
 			if errors.Is(err, errAfterRename) {
 				// Either manifest may be the durable one: keep the files both name
 				// (drop's and add's), and stop until a reopen sorts it out.

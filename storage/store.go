@@ -380,7 +380,7 @@ func (s *Store) loadSegments(t *Table, rep *RecoveryReport) error {
 			return err
 		}
 		t.man.Segments = keep
-		if err := writeManifest(s.fs, t.dir, t.man); err != nil {
+		if err := writeManifest(s.fs, t.dir, t.man, &t.segJSON); err != nil {
 			return err
 		}
 	}

@@ -37,6 +37,8 @@ type Table struct {
 	now  func() time.Time
 	kick func() // asks the store's maintenance loop to look at this table
 
+	segJSON segmentJSON // the segments' manifest JSON, reused from write to write
+
 	// wal is touched only by the commit goroutine (and by Open before it starts).
 	wal *wal
 
@@ -620,7 +622,7 @@ func (t *Table) commitReplace(r *commitReq) {
 	}
 	if err == nil {
 		if err = nw.append(r.frames); err == nil {
-			err = writeManifest(t.fs, t.dir, man)
+			err = writeManifest(t.fs, t.dir, man, &t.segJSON)
 			keepTmp = err == nil || errors.Is(err, errAfterRename)
 			if err == nil {
 				if err = t.fs.Rename(tmp, path); err != nil {
