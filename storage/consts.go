@@ -28,13 +28,17 @@ const (
 	walPrefix = "wal-"
 	walSuffix = ".log"
 
-	// manifestFileName is the table's manifest (JSON): schema, segments with their zone
-	// maps, the first WAL generation to replay, recent batch ids. It is replaced
-	// atomically (temp file, fsync, rename, fsync directory), so it is never torn.
+	// manifestFileName is the table's manifest checkpoint (JSON): schema, segments with
+	// their zone maps, the first WAL generation to replay, recent batch ids. It is
+	// replaced atomically (temp file, fsync, rename, fsync directory), so it is never
+	// torn. manifestLogName holds the changes made since (manifest_log.go).
 	manifestFileName = "MANIFEST"
+	manifestLogName  = "MANIFEST.log"
 
-	// manifestVersion is the manifest format version; Open refuses a newer one.
-	manifestVersion = 1
+	// manifestVersion is the manifest format version; Open refuses a newer one. Version
+	// 2 has Seq and may be followed by a log, which a build reading only version 1 would
+	// ignore.
+	manifestVersion = 2
 
 	// segPrefix and segSuffix frame a segment's file name: seg-<id, 16 digits>.parquet.
 	segPrefix = "seg-"

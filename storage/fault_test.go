@@ -20,7 +20,8 @@ type faultFS struct {
 	spaceLeft    atomic.Int64 // bytes that may still be written; <0: unlimited
 	// hook, when set, is called before every OpenFile ("open"), Open ("openread"),
 	// Rename ("rename", with the new path), file Sync ("sync") and SyncDir ("syncdir");
-	// an error it returns is what the operation returns, without doing it.
+	// an error it returns is what the operation returns, without doing it. Before a
+	// file's WriteAt ("writeat") an error makes half the bytes reach the file first.
 	hook atomic.Pointer[func(op, path string) error]
 }
 
@@ -109,6 +110,10 @@ func (ff *faultFile) Write(p []byte) (int, error) {
 }
 
 func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := ff.fs.callHook("writeat", ff.f.Name()); err != nil {
+		n, _ := ff.f.WriteAt(p[:len(p)/2], off) // half of it reaches the file
+		return n, err
+	}
 	k, ferr := ff.budget(len(p))
 	n, err := ff.f.WriteAt(p[:k], off)
 	if err != nil {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -203,31 +204,31 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 		return fmt.Errorf("seal table %q: %w", t.name, err)
 	}
 
-	// 3. Off the commit goroutine: the new manifest, encoded, written and fsynced under a
-	// name of its own, so that commits do not wait for it (encoding and fsyncing a
+	// 3. Off the commit goroutine: the manifest change (manifest_log.go), encoded as a
+	// log record, or when the log is full as a new checkpoint written and fsynced under
+	// a name of its own, so that commits do not wait for it (encoding and fsyncing a
 	// manifest that lists every segment's zone maps took tens of milliseconds on the
 	// commit goroutine, once per seal: the tail of the ack latency). Retention and
 	// quarantine wait for t.maint, which this seal holds; a compaction may swap its
-	// merge in meanwhile (it does not take t.maint), and then the manifest is made again
-	// from the new one; a Replace bumps the epoch (checked below). A crash before the
-	// rename leaves the tmp file, which Open removes.
+	// merge in meanwhile (it does not take t.maint), and then the change is made again
+	// from the new manifest; a Replace bumps the epoch (checked below). A crash before
+	// the rename leaves the tmp file, which Open removes.
 	tmp := filepath.Join(t.dir, manifestFileName+".seal"+tmpSuffix)
+	var ids []batchIDEntry
+	for _, h := range heads {
+		if h.id != "" {
+			ids = append(ids, batchIDEntry{ID: h.id, Rows: h.callRows})
+		}
+	}
+	if len(ids) > maxBatchIDs {
+		ids = ids[len(ids)-maxBatchIDs:]
+	}
 	for attempt := 0; ; attempt++ {
 		t.mu.Lock()
 		base := t.man
-		man := t.cloneManifestLocked()
-		man.Segments = append(man.Segments, metas...)
+		d := &manifestDelta{Seq: base.Seq + 1, WALStart: newGen, NextSegment: base.NextSegment, Add: metas, BatchIDs: ids}
 		if len(metas) > 0 {
-			man.NextSegment = max(man.NextSegment, segID(metas[len(metas)-1].File)+1)
-		}
-		man.WALStart = newGen
-		for _, h := range heads {
-			if h.id != "" {
-				man.BatchIDs = append(man.BatchIDs, batchIDEntry{ID: h.id, Rows: h.callRows})
-			}
-		}
-		if len(man.BatchIDs) > maxBatchIDs {
-			man.BatchIDs = man.BatchIDs[len(man.BatchIDs)-maxBatchIDs:]
+			d.NextSegment = max(d.NextSegment, segID(metas[len(metas)-1].File)+1)
 		}
 		sb, err := encodeSchema(t.schema)
 		t.mu.Unlock()
@@ -235,20 +236,37 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 			removeSegmentFiles(t.dir, metas)
 			return err
 		}
-		man.Schema = sb
-		man.Version = manifestVersion
-		data, err := t.segJSON.marshalManifest(man)
+		if !bytes.Equal(sb, base.Schema) {
+			d.Schema = sb
+		}
+		man, err := applyDelta(base, d)
+		var rec []byte
+		if err == nil {
+			rec, err = manifestRecord(d)
+		}
 		if err != nil {
 			removeSegmentFiles(t.dir, metas)
 			return fmt.Errorf("seal table %q: encode manifest: %w", t.name, err)
 		}
-		if err := writeTempSync(t.fs, tmp, data); err != nil {
-			removeSegmentFiles(t.dir, metas)
-			return fmt.Errorf("seal table %q: %w", t.name, err)
+		t.mu.Lock()
+		checkpoint := !t.mlog.fits(len(rec))
+		t.mu.Unlock()
+		var size int
+		if checkpoint {
+			data, err := t.segJSON.marshalManifest(man)
+			if err != nil {
+				removeSegmentFiles(t.dir, metas)
+				return fmt.Errorf("seal table %q: encode manifest: %w", t.name, err)
+			}
+			if err := writeTempSync(t.fs, tmp, data); err != nil {
+				removeSegmentFiles(t.dir, metas)
+				return fmt.Errorf("seal table %q: %w", t.name, err)
+			}
+			size = len(data)
 		}
 
-		// 4. On the commit goroutine: rename the manifest into place, then swap the
-		// head and segment lists.
+		// 4. On the commit goroutine: append the record (or rename the checkpoint into
+		// place), then swap the head and segment lists.
 		stale, applied, ran := false, false, false
 		err = t.runOp(ctx, func() error {
 			ran = true
@@ -259,9 +277,12 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 				removeSegmentFiles(t.dir, metas)
 				return nil
 			}
-			if t.man != base {
+			if t.man != base || (!checkpoint && !t.mlog.fits(len(rec))) {
+				// A compaction changed the manifest (and the log) meanwhile: make the
+				// change again.
 				t.mu.Unlock()
-				stale = true // a compaction changed the manifest: make it again
+				os.Remove(tmp)
+				stale = true
 				return nil
 			}
 			if t.err != nil {
@@ -273,7 +294,15 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 				return err
 			}
 			t.mu.Unlock()
-			if err := renameSync(t.fs, tmp, filepath.Join(t.dir, manifestFileName)); err != nil {
+			var err error
+			if checkpoint {
+				if err = renameSync(t.fs, tmp, filepath.Join(t.dir, manifestFileName)); err == nil {
+					t.checkpointWritten(size)
+				}
+			} else {
+				err = t.appendManifestRecord(rec)
+			}
+			if err != nil {
 				err = fmt.Errorf("seal table %q: %w", t.name, err)
 				if errors.Is(err, errAfterRename) {
 					// The manifest naming metas may be the durable one: keep the
@@ -369,14 +398,6 @@ func removeSegmentFiles(dir string, metas []SegmentMeta) {
 	}
 }
 
-// cloneManifestLocked returns a copy of t.man safe to modify; t.mu must be held.
-func (t *Table) cloneManifestLocked() *manifest {
-	m := *t.man
-	m.Segments = slices.Clone(t.man.Segments)
-	m.BatchIDs = slices.Clone(t.man.BatchIDs)
-	return &m
-}
-
 // replaceSegments swaps the segments named in drop for add in one manifest change, on
 // the commit goroutine; it gives up (removing add's files) if the table was replaced
 // since epoch or a segment of drop is no longer live.
@@ -402,12 +423,19 @@ func (t *Table) replaceSegments(ctx context.Context, epoch uint64, drop map[stri
 			removeSegmentFiles(t.dir, add)
 			return err
 		}
-		man := t.cloneManifestLocked()
-		man.Segments = slices.DeleteFunc(man.Segments, func(m SegmentMeta) bool { return drop[m.File] })
-		man.Segments = append(man.Segments, add...)
-		man.NextSegment = max(man.NextSegment, nextID)
+		base := t.man
+		d := &manifestDelta{Seq: base.Seq + 1, WALStart: base.WALStart, NextSegment: max(base.NextSegment, nextID), Add: add}
+		for _, m := range base.Segments { // in manifest order: the record is the same for the same change
+			if drop[m.File] {
+				d.Drop = append(d.Drop, m.File)
+			}
+		}
 		t.mu.Unlock()
-		if err := writeManifest(t.fs, t.dir, man, &t.segJSON); err != nil {
+		man, err := applyDelta(base, d)
+		if err == nil {
+			err = t.commitManifest(man, d)
+		}
+		if err != nil {
 			if errors.Is(err, errAfterRename) {
 				// Either manifest may be the durable one: keep the files both name
 				// (drop's and add's), and stop until a reopen sorts it out.

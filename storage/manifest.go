@@ -15,9 +15,13 @@ import (
 )
 
 // manifest is a table's durable metadata besides its WAL: what is sealed, and from which
-// WAL generation on the rest is to be replayed. It is replaced atomically as a whole.
+// WAL generation on the rest is to be replayed. On disk it is a checkpoint, replaced
+// atomically as a whole, and a log of the changes since (manifest_log.go).
 type manifest struct {
 	Version int `json:"version"`
+	// Seq counts the manifest's changes: the checkpoint (MANIFEST) holds every change up
+	// to its Seq, and the log (MANIFEST.log) the changes after it (manifest_log.go).
+	Seq uint64 `json:"seq,omitempty"`
 	// Schema is the table schema when the manifest was written, as an Arrow IPC schema
 	// message. Replaying the WAL generations from WALStart evolves it further.
 	Schema []byte `json:"schema"`
@@ -80,16 +84,29 @@ func (r *RowGroupMeta) zone() zone {
 	return zone{rows: r.Rows, minTS: r.MinTS, maxTS: r.MaxTS, cols: r.Columns, haveCols: true}
 }
 
-// readManifest reads the manifest in dir; (nil, nil) when there is none.
-func readManifest(dir string) (*manifest, error) {
+// readManifest reads the manifest in dir: the checkpoint with the changes of the log
+// applied. It returns nil when there is none, and the sizes of the checkpoint and of
+// the log's valid records.
+func readManifest(dir string) (m *manifest, checkpoint, logSize int64, err error) {
 	path := filepath.Join(dir, manifestFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, 0, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read manifest %s: %w", path, err)
+		return nil, 0, 0, fmt.Errorf("read manifest %s: %w", path, err)
 	}
+	if m, err = decodeManifest(path, data); err != nil {
+		return nil, 0, 0, err
+	}
+	if m, logSize, err = replayManifestLog(dir, m); err != nil {
+		return nil, 0, 0, err
+	}
+	return m, int64(len(data)), logSize, nil
+}
+
+// decodeManifest decodes the checkpoint read from path.
+func decodeManifest(path string, data []byte) (*manifest, error) {
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("FATAL: %s: manifest does not decode: %v; it is written atomically, so this is damage, not a crash; restore it or move the table directory aside: %w", path, err, ErrCorrupt)
@@ -100,15 +117,16 @@ func readManifest(dir string) (*manifest, error) {
 	return &m, nil
 }
 
-// writeManifest replaces the manifest in dir atomically and durably (c: the table's
-// segment JSON cache).
-func writeManifest(fsys fileSystem, dir string, m *manifest, c *segmentJSON) error {
+// writeManifest replaces the manifest checkpoint in dir atomically and durably (c: the
+// table's segment JSON cache) and returns its size. m.Seq must be past every record of
+// the log (the caller then calls checkpointWritten).
+func writeManifest(fsys fileSystem, dir string, m *manifest, c *segmentJSON) (int, error) {
 	m.Version = manifestVersion
 	data, err := c.marshalManifest(m)
 	if err != nil {
-		return fmt.Errorf("encode manifest: %w", err)
+		return 0, fmt.Errorf("encode manifest: %w", err)
 	}
-	return writeFileSync(fsys, filepath.Join(dir, manifestFileName), data)
+	return len(data), writeFileSync(fsys, filepath.Join(dir, manifestFileName), data)
 }
 
 // encodeSchema serializes a schema as an Arrow IPC stream with no batches.
@@ -175,6 +193,11 @@ func (c *segmentJSON) marshalManifest(m *manifest) ([]byte, error) {
 	b.WriteByte('{')
 	if err := field("version", m.Version, true); err != nil {
 		return nil, err
+	}
+	if m.Seq != 0 {
+		if err := field("seq", m.Seq, false); err != nil {
+			return nil, err
+		}
 	}
 	if err := field("schema", m.Schema, false); err != nil {
 		return nil, err

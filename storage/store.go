@@ -188,7 +188,7 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 	dir := filepath.Join(s.tablesDir, name)
 	rep := RecoveryReport{Table: name, Path: dir}
 
-	man, err := readManifest(dir)
+	man, checkpoint, logSize, err := readManifest(dir)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -273,6 +273,12 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 	t := s.newTable(name, dir, nil)
 	if man != nil {
 		t.man = man
+		t.mlog.size = logSize
+		if man.Version >= 2 {
+			// A version-1 checkpoint gets no log: a build reading only version 1 would
+			// not see it. The first change writes a version-2 checkpoint.
+			t.mlog.checkpoint = checkpoint
+		}
 		if len(man.Schema) > 0 {
 			if t.schema, err = decodeSchema(man.Schema); err != nil {
 				return nil, rep, fmt.Errorf("FATAL: %s: manifest schema: %v: %w", filepath.Join(dir, manifestFileName), err, ErrCorrupt)
@@ -380,9 +386,12 @@ func (s *Store) loadSegments(t *Table, rep *RecoveryReport) error {
 			return err
 		}
 		t.man.Segments = keep
-		if err := writeManifest(s.fs, t.dir, t.man, &t.segJSON); err != nil {
+		t.man.Seq++ // past the log's records: this checkpoint holds them
+		n, err := writeManifest(s.fs, t.dir, t.man, &t.segJSON)
+		if err != nil {
 			return err
 		}
+		t.checkpointWritten(n)
 	}
 	for _, m := range keep {
 		t.segments = append(t.segments, t.newSegment(m))

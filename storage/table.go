@@ -77,8 +77,9 @@ type Table struct {
 	segIDs uint64
 	// segments are the live sealed segments, each holding one reference for the table.
 	segments []*segment
-	// man is the last durable manifest.
-	man *manifest
+	// man is the last durable manifest; mlog its log (changed on the commit goroutine).
+	man  *manifest
+	mlog manifestLog
 	// epoch counts Replaces: a maintenance job started in an older epoch is discarded.
 	epoch uint64
 	// ids are the remembered client batch ids (rows of their Write), idOrder their
@@ -608,7 +609,7 @@ func (t *Table) commitReplace(r *commitReq) {
 	tmp := path + tmpSuffix
 	_ = os.Remove(tmp)
 	t.mu.Lock()
-	man := &manifest{WALStart: gen, NextSegment: t.man.NextSegment}
+	man := &manifest{Seq: t.man.Seq + 1, WALStart: gen, NextSegment: t.man.NextSegment}
 	t.mu.Unlock()
 	var nw *wal
 	// keepTmp is set once the manifest naming gen may be on disk: from then on the
@@ -622,9 +623,11 @@ func (t *Table) commitReplace(r *commitReq) {
 	}
 	if err == nil {
 		if err = nw.append(r.frames); err == nil {
-			err = writeManifest(t.fs, t.dir, man, &t.segJSON)
+			var n int
+			n, err = writeManifest(t.fs, t.dir, man, &t.segJSON)
 			keepTmp = err == nil || errors.Is(err, errAfterRename)
 			if err == nil {
+				t.checkpointWritten(n)
 				if err = t.fs.Rename(tmp, path); err != nil {
 					err = fmt.Errorf("rename %s to %s: %w", tmp, path, err)
 				} else {
@@ -756,6 +759,7 @@ func (t *Table) close() error {
 	t.compactMu.Lock()
 	t.compactMu.Unlock()
 	err := t.wal.close()
+	t.closeManifestLog()
 	t.mu.Lock()
 	head, segs := t.batches, t.segments
 	t.batches, t.heads, t.segments = nil, nil, nil

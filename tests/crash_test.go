@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -44,6 +45,9 @@ func TestCrashRealBinary(t *testing.T) {
 	// Seal every ~2,000 rows so that kills also land during sealing (WAL rotation,
 	// Parquet segments, manifest swaps) and compaction, not only during WAL appends.
 	t.Setenv("SIGMAFLIGHT_STORAGE_SEAL_ROWS", envOr("SIGMAFLIGHT_STORAGE_SEAL_ROWS", "2000"))
+	// A manifest log of at most 16 KiB (or the checkpoint's size), so that kills land
+	// both while a change is appended to the log and while a checkpoint replaces it.
+	t.Setenv("SIGMAFLIGHT_STORAGE_MANIFEST_LOG_BYTES", envOr("SIGMAFLIGHT_STORAGE_MANIFEST_LOG_BYTES", "16384"))
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
 	dir := filepath.Join(t.TempDir(), "data")
@@ -133,6 +137,20 @@ func TestCrashRealBinary(t *testing.T) {
 	}
 	segs, _ := filepath.Glob(filepath.Join(dir, "tables", table, "seg-*.parquet"))
 	t.Logf("%d segment files at the end", len(segs))
+	// The manifest: a checkpoint holding changes up to its seq, and a log of the changes
+	// since; with a 16 KiB log both were written many times.
+	var cp struct{ Seq uint64 }
+	if data, err := os.ReadFile(filepath.Join(dir, "tables", table, "MANIFEST")); err != nil || json.Unmarshal(data, &cp) != nil {
+		t.Fatalf("read the manifest checkpoint: %v", err)
+	}
+	logInfo, err := os.Stat(filepath.Join(dir, "tables", table, "MANIFEST.log"))
+	if err != nil {
+		t.Fatalf("the manifest log: %v", err)
+	}
+	t.Logf("manifest checkpoint at change %d, %d bytes of log after it", cp.Seq, logInfo.Size())
+	if cp.Seq < 2 {
+		t.Fatalf("manifest checkpoint at change %d: the test did not exercise checkpoints after the first", cp.Seq)
+	}
 	if len(segs) == 0 {
 		t.Fatalf("no sealed segments in %s: the test did not exercise sealing", dir)
 	}

@@ -1,0 +1,472 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// manifestJSON is the JSON of m: what two manifests are compared by.
+func manifestJSON(tb testing.TB, m *manifest) string {
+	tb.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkDurable fails unless the manifest on disk (checkpoint and log) is the table's
+// manifest in memory, and returns the checkpoint's Seq.
+func checkDurable(tb testing.TB, tbl *Table, what string) uint64 {
+	tb.Helper()
+	disk, _, _, err := readManifest(tbl.dir)
+	if err != nil {
+		tb.Fatalf("%s: read manifest: %v", what, err)
+	}
+	tbl.mu.Lock()
+	mem := tbl.man
+	tbl.mu.Unlock()
+	if got, want := manifestJSON(tb, disk), manifestJSON(tb, mem); got != want {
+		tb.Fatalf("%s: the manifest on disk differs from the table's:\n disk %.300s\n  mem %.300s", what, got, want)
+	}
+	data, err := os.ReadFile(filepath.Join(tbl.dir, manifestFileName))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cp, err := decodeManifest("MANIFEST", data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cp.Seq
+}
+
+// manifestOps seals, compacts and enforces retention on a table of three windows, with
+// batch ids, checking after every change that the manifest on disk is the one in memory.
+// It returns the ids written and how many changes went to the log only.
+func manifestOps(t *testing.T, s *Store, clock *time.Time) (ids []string, logged int) {
+	ctx := context.Background()
+	base := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	step := func(tbl *Table, what string) {
+		tbl.mu.Lock()
+		seq := tbl.man.Seq
+		tbl.mu.Unlock()
+		if cp := checkDurable(t, tbl, what); cp < seq {
+			logged++
+		}
+	}
+	var tbl *Table
+	for i := range 12 {
+		b := hourlyBatch(base.Add(time.Duration(i%3)*24*time.Hour), 3, []string{"a", "b", "c"}, string(rune('p'+i)))
+		opts := appendOpts
+		opts.BatchID = "batch-" + string(rune('p'+i))
+		if _, err := s.Write(ctx, "ev", opts, []arrow.RecordBatch{b}); err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+		tbl = mustTable(t, s, "ev")
+		if err := tbl.Seal(ctx); err != nil {
+			t.Fatalf("seal %d: %v", i, err)
+		}
+		step(tbl, "seal")
+	}
+	if err := tbl.Compact(ctx); err != nil || tbl.Stats().Compactions == 0 {
+		t.Fatalf("compaction: %v, %d merges; want some", err, tbl.Stats().Compactions)
+	}
+	step(tbl, "compaction")
+	*clock = base.Add(24*time.Hour + tbl.opts.Window + tbl.opts.RetentionAge + time.Hour)
+	if n, err := tbl.EnforceRetention(ctx, *clock); err != nil || n == 0 {
+		t.Fatalf("retention: %d windows, %v; want some deleted", n, err)
+	}
+	step(tbl, "retention")
+	for _, r := range scanRows(t, tbl, []string{"id"}) {
+		ids = append(ids, r["id"].(string))
+	}
+	slices.Sort(ids)
+	return ids, logged
+}
+
+// TestManifestLog: seals, a compaction and retention change the manifest through its
+// log (the checkpoint is not rewritten); after each change the checkpoint plus the log
+// read back as the manifest in memory, and a reopen finds the same manifest, rows and
+// batch ids. With a log limit of one byte, changes alternate between records and
+// checkpoints (the log then fits at most the checkpoint's size) with the same results.
+func TestManifestLog(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		logMin               int64
+		minLogged, maxLogged int
+	}{{"log", 4 << 20, 13, 13}, {"checkpoints", 1, 1, 12}} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(v int64) { manifestLogMin = v }(manifestLogMin)
+			manifestLogMin = tc.logMin
+			dir := t.TempDir()
+			clock := ingestTime
+			opts := Options{now: func() time.Time { return clock }, TableDefaults: TableOptions{Shards: 2, RowGroupRows: 4, RetentionAge: 24 * time.Hour}}
+			s := openWith(t, dir, opts)
+			ids, logged := manifestOps(t, s, &clock)
+			t.Logf("%d of 14 changes only in the log", logged)
+			if logged < tc.minLogged || logged > tc.maxLogged {
+				t.Errorf("%d of 14 changes only in the log; want %d..%d", logged, tc.minLogged, tc.maxLogged)
+			}
+			tbl := mustTable(t, s, "ev")
+			tbl.mu.Lock()
+			before := manifestJSON(t, tbl.man)
+			tbl.mu.Unlock()
+			mustClose(t, s)
+
+			s = openWith(t, dir, opts)
+			defer mustClose(t, s)
+			tbl = mustTable(t, s, "ev")
+			if got := manifestJSON(t, tbl.man); got != before {
+				t.Fatalf("manifest after reopen:\n got %.300s\nwant %.300s", got, before)
+			}
+			if got := idsOf(t, tbl); !slices.Equal(got, ids) {
+				t.Fatalf("rows after reopen: got %d ids, want %d", len(got), len(ids))
+			}
+			// The batch ids sealed are remembered: a retry of one is not stored again.
+			b := hourlyBatch(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), 3, []string{"a", "b", "c"}, "p")
+			defer b.Release()
+			retry := appendOpts
+			retry.BatchID = "batch-p"
+			if _, err := s.Write(context.Background(), "ev", retry, []arrow.RecordBatch{b}); err != nil {
+				t.Fatal(err)
+			}
+			if got := idsOf(t, tbl); !slices.Equal(got, ids) {
+				t.Fatalf("a retried batch id was stored again: %d ids, want %d", len(got), len(ids))
+			}
+		})
+	}
+}
+
+// sealedLogTable makes a table whose manifest log holds records (two seals after the
+// first, which writes the checkpoint), closes the store and returns the store's options
+// and the manifest's JSON and rows.
+func sealedLogTable(t *testing.T, dir string, seals int) (Options, string, []string) {
+	ctx := context.Background()
+	opts := Options{TableDefaults: TableOptions{Shards: 1}}
+	s := openWith(t, dir, opts)
+	var tbl *Table
+	for i := range seals {
+		if !writeIDs(t, s, appendOpts, string(rune('a'+i))+"1", string(rune('a'+i))+"2") {
+			t.Fatal("write failed")
+		}
+		tbl = mustTable(t, s, "t")
+		if err := tbl.Seal(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !writeIDs(t, s, appendOpts, "head1") { // one row only in the WAL
+		t.Fatal("write failed")
+	}
+	tbl.mu.Lock()
+	man := manifestJSON(t, tbl.man)
+	tbl.mu.Unlock()
+	ids := idsOf(t, tbl)
+	mustClose(t, s)
+	return opts, man, ids
+}
+
+// TestManifestLogTornTail: what a crash during an append leaves at the end of the log (a
+// record cut short, a whole record whose bytes did not all reach the disk, zeros) is
+// not a change: Open finds the manifest of the records before it, and the next change
+// is appended in its place.
+func TestManifestLogTornTail(t *testing.T) {
+	ctx := context.Background()
+	record := func(t *testing.T) []byte {
+		rec, err := manifestRecord(&manifestDelta{Seq: 99, WALStart: 7, NextSegment: 9, Drop: []string{"seg-x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	for _, tc := range []struct {
+		name string
+		tail func(t *testing.T) []byte
+	}{
+		{"cut short", func(t *testing.T) []byte { return record(t)[:20] }},
+		{"header only", func(t *testing.T) []byte { return record(t)[:6] }},
+		{"bad checksum", func(t *testing.T) []byte { r := record(t); r[len(r)-3] ^= 1; return r }},
+		{"zeros", func(t *testing.T) []byte { return make([]byte, 4096) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts, man, ids := sealedLogTable(t, dir, 3)
+			logPath := filepath.Join(dir, "tables", "t", manifestLogName)
+			valid, err := os.ReadFile(logPath)
+			if err != nil || len(valid) == 0 {
+				t.Fatalf("the log holds no records (%v)", err)
+			}
+			f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write(tc.tail(t)); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+
+			s := openWith(t, dir, opts)
+			tbl := mustTable(t, s, "t")
+			if got := manifestJSON(t, tbl.man); got != man {
+				t.Fatalf("manifest:\n got %.300s\nwant %.300s", got, man)
+			}
+			if got := idsOf(t, tbl); !slices.Equal(got, ids) {
+				t.Fatalf("rows: got %v, want %v", got, ids)
+			}
+			// The next change goes where the torn record was.
+			if err := tbl.Seal(ctx); err != nil {
+				t.Fatal(err)
+			}
+			checkDurable(t, tbl, "seal after a torn tail")
+			now, err := os.ReadFile(logPath)
+			if err != nil || !bytes.HasPrefix(now, valid) || len(now) <= len(valid) {
+				t.Fatalf("log after the next seal: %d bytes (%v); want the %d valid bytes and a record after them", len(now), err, len(valid))
+			}
+			tbl.mu.Lock()
+			man = manifestJSON(t, tbl.man)
+			tbl.mu.Unlock()
+			mustClose(t, s)
+			s = openWith(t, dir, opts)
+			defer mustClose(t, s)
+			tbl = mustTable(t, s, "t")
+			if got := manifestJSON(t, tbl.man); got != man {
+				t.Fatalf("manifest after the second reopen:\n got %.300s\nwant %.300s", got, man)
+			}
+			if got := idsOf(t, tbl); !slices.Equal(got, ids) {
+				t.Fatalf("rows after the second reopen: got %v, want %v", got, ids)
+			}
+		})
+	}
+}
+
+// TestManifestLogCoveredRecords: records a checkpoint already holds (the log was not
+// emptied before a crash) are skipped, not applied twice.
+func TestManifestLogCoveredRecords(t *testing.T) {
+	dir := t.TempDir()
+	opts, _, _ := sealedLogTable(t, dir, 3)
+	logPath := filepath.Join(dir, "tables", "t", manifestLogName)
+	old, err := os.ReadFile(logPath)
+	if err != nil || len(old) == 0 {
+		t.Fatalf("the log holds no records (%v)", err)
+	}
+	// A checkpoint of everything (every change writes one), then the old records put
+	// back, as if emptying the log had not reached the disk.
+	manifestLogOff = true
+	s := openWith(t, dir, opts)
+	if !writeIDs(t, s, appendOpts, "z1") {
+		t.Fatal("write failed")
+	}
+	tbl := mustTable(t, s, "t")
+	err = tbl.Seal(context.Background())
+	manifestLogOff = false
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl.mu.Lock()
+	man := manifestJSON(t, tbl.man)
+	tbl.mu.Unlock()
+	ids := idsOf(t, tbl)
+	mustClose(t, s)
+	if now, _ := os.ReadFile(logPath); len(now) != 0 {
+		t.Fatalf("the log holds %d bytes after a checkpoint; want none", len(now))
+	}
+	if err := os.WriteFile(logPath, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = openWith(t, dir, opts)
+	defer mustClose(t, s)
+	tbl = mustTable(t, s, "t")
+	if got := manifestJSON(t, tbl.man); got != man {
+		t.Fatalf("manifest:\n got %.300s\nwant %.300s", got, man)
+	}
+	if got := idsOf(t, tbl); !slices.Equal(got, ids) {
+		t.Fatalf("rows: got %v, want %v", got, ids)
+	}
+}
+
+// TestManifestLogCorrupt: damage that is not a torn tail (a record failing its checksum
+// with records after it, a record that does not follow the checkpoint) makes Open fail
+// with ErrCorrupt naming the log and the record's offset, instead of dropping changes
+// (whose WAL generations are gone).
+func TestManifestLogCorrupt(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		damage     func(log []byte) []byte
+	}{
+		{"flipped byte", "byte 0: checksum mismatch", func(log []byte) []byte { log[12] ^= 0x40; return log }},
+		{"record missing", "does not follow", func(log []byte) []byte {
+			n := binary.LittleEndian.Uint32(log)
+			return log[8+n:]
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts, _, _ := sealedLogTable(t, dir, 3)
+			logPath := filepath.Join(dir, "tables", "t", manifestLogName)
+			log, err := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(logPath, tc.damage(log), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts.Dir = dir
+			s, err := Open(context.Background(), opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded; want ErrCorrupt")
+			}
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), manifestLogName) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open: %v; want ErrCorrupt naming %s and %q", err, manifestLogName, tc.want)
+			}
+		})
+	}
+}
+
+// TestFaultManifestLog: the manifest log's append fails during a seal and during a
+// compaction.
+//   - fsync fails: the change may or may not be durable, so the table keeps every file
+//     and refuses writes until reopen; after it every acknowledged row is there once.
+//   - the write fails half way (a full disk): the append is undone and the operation
+//     fails; the table goes on (a later seal succeeds) and nothing is lost.
+func TestFaultManifestLog(t *testing.T) {
+	ctx := context.Background()
+	for _, fault := range []struct {
+		name   string
+		op     string
+		err    error
+		sticky bool
+	}{{"fsync", "sync", syscall.EIO, true}, {"write", "writeat", syscall.ENOSPC, false}} {
+		for _, job := range []struct {
+			name string
+			run  func(*Table) error
+		}{{"seal", func(tbl *Table) error { return tbl.Seal(ctx) }}, {"compaction", func(tbl *Table) error { return tbl.Compact(ctx) }}} {
+			t.Run(fault.name+"/"+job.name, func(t *testing.T) {
+				dir := t.TempDir()
+				ffs := newFaultFS()
+				s := openFaultOpts(t, dir, ffs)
+				var want []string
+				var tbl *Table
+				for i := range 4 {
+					id := string(rune('a' + i))
+					if !writeIDs(t, s, appendOpts, id+"1", id+"2") {
+						t.Fatal("write failed")
+					}
+					want = append(want, id+"1", id+"2")
+					tbl = mustTable(t, s, "t")
+					if err := tbl.Seal(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if !writeIDs(t, s, appendOpts, "e1") {
+					t.Fatal("write failed")
+				}
+				want = append(want, "e1")
+				var fired bool
+				ffs.setHook(func(op, path string) error {
+					if op == fault.op && filepath.Base(path) == manifestLogName && !fired {
+						fired = true
+						return fault.err
+					}
+					return nil
+				})
+				err := job.run(tbl)
+				ffs.setHook(nil)
+				if !fired || !errors.Is(err, fault.err) {
+					t.Fatalf("%s with a failing log %s: %v (fault fired: %v); want %v", job.name, fault.op, err, fired, fault.err)
+				}
+				ok := writeIDs(t, s, appendOpts, "f1")
+				if ok == fault.sticky {
+					t.Fatalf("a write after the failure acknowledged: %v; want %v", ok, !fault.sticky)
+				}
+				if ok {
+					want = append(want, "f1")
+					if err := tbl.Seal(ctx); err != nil {
+						t.Fatalf("a seal after the undone append: %v", err)
+					}
+					checkDurable(t, tbl, "seal after the undone append")
+				}
+				s.Close()
+
+				s = openFaultOpts(t, dir, nil)
+				defer mustClose(t, s)
+				slices.Sort(want)
+				if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, want) {
+					t.Fatalf("rows after reopen: got %v; want %v", got, want)
+				}
+				if rep := s.Recovery(); len(rep) != 1 || len(rep[0].Quarantined) > 0 {
+					t.Fatalf("recovery %+v: want nothing quarantined", rep)
+				}
+			})
+		}
+	}
+}
+
+// TestManifestVersion1Upgrade: a version-1 manifest (written before the log existed)
+// opens, and its table's first change writes a version-2 checkpoint instead of a log
+// record, which a build reading only version 1 would not see.
+func TestManifestVersion1Upgrade(t *testing.T) {
+	dir := t.TempDir()
+	opts, _, ids := sealedLogTable(t, dir, 1)
+	tdir := filepath.Join(dir, "tables", "t")
+	// The manifest as a version-1 build wrote it: no seq, no log.
+	data, err := os.ReadFile(filepath.Join(tdir, manifestFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["version"] = 1
+	delete(m, "seq")
+	if data, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tdir, manifestFileName), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(tdir, manifestLogName))
+
+	s := openWith(t, dir, opts)
+	tbl := mustTable(t, s, "t")
+	if got := idsOf(t, tbl); !slices.Equal(got, ids) {
+		t.Fatalf("rows of the version-1 table: got %v, want %v", got, ids)
+	}
+	if err := tbl.Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, err = os.ReadFile(filepath.Join(tdir, manifestFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := decodeManifest(manifestFileName, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Version != 2 || cp.Seq != 1 {
+		t.Fatalf("checkpoint after the first change: version %d seq %d; want version 2 seq 1", cp.Version, cp.Seq)
+	}
+	if st, err := os.Stat(filepath.Join(tdir, manifestLogName)); err == nil && st.Size() > 0 {
+		t.Fatalf("the first change of a version-1 table went to the log (%d bytes)", st.Size())
+	}
+	checkDurable(t, tbl, "first change")
+	mustClose(t, s)
+	s = openWith(t, dir, opts)
+	defer mustClose(t, s)
+	if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, ids) {
+		t.Fatalf("rows after reopen: got %v, want %v", got, ids)
+	}
+}
