@@ -43,7 +43,8 @@ type batchIDEntry struct {
 	Rows int64  `json:"rows"`
 }
 
-// SegmentMeta describes one immutable segment file: a Parquet file of one (window,
+// SegmentMeta describes one immutable segment file (its metadata is never changed in
+// place either: a manifest change replaces the segment, under a new file name): a Parquet file of one (window,
 // shard), its rows sorted by ts within each row group (a sealed or re-encoded segment is
 // sorted as a whole; a stitched one is its inputs' row groups in order of their first
 // ts), with zone maps per segment and per row group.
@@ -155,11 +156,12 @@ func decodeSchema(b []byte) (s *arrow.Schema, err error) {
 }
 
 // segmentJSON caches the JSON of segments' metadata for marshalManifest. A segment's
-// metadata never changes (a merge writes a new file under a new name), and the manifest
-// is rewritten at every seal with every segment's zone maps per row group and column:
-// marshalling all of it took 30–45 ms of each seal by the 26th of a 9.8 Mi-event run,
-// and grows with the table. Entries are keyed by file name and checked against the
-// size, rows and CRC; each marshal keeps only the entries it used.
+// metadata never changes (a merge writes a new file under a new name), and a checkpoint
+// holds every segment's zone maps per row group and column: marshalling all of it took
+// 30–45 ms by the 26th seal of a 9.8 Mi-event run, when every seal wrote the whole
+// manifest, and grows with the table. Entries are keyed by file name and checked against
+// the rest of the segment's scalar metadata (segmentKey); each marshal keeps only the
+// entries it used.
 type segmentJSON struct {
 	mu   sync.Mutex
 	m    map[string]segmentJSONEntry
@@ -167,9 +169,22 @@ type segmentJSON struct {
 }
 
 type segmentJSONEntry struct {
-	rows, bytes int64
-	crc         uint32
-	data        []byte
+	key  segmentJSONKey
+	data []byte
+}
+
+// segmentJSONKey is what an entry is checked against besides the file name: a segment's
+// metadata is never changed in place, so this only guards against a name reused for
+// other contents (a bug elsewhere) being written with stale JSON.
+type segmentJSONKey struct {
+	rows, bytes, window, minTS, maxTS int64
+	crc                               uint32
+	shard, rowGroups, columns         int
+}
+
+func segmentKey(s *SegmentMeta) segmentJSONKey {
+	return segmentJSONKey{rows: s.Rows, bytes: s.Bytes, window: s.Window, minTS: s.MinTS, maxTS: s.MaxTS,
+		crc: s.CRC, shard: s.Shard, rowGroups: len(s.RowGroups), columns: len(s.Columns)}
 }
 
 // marshalManifest returns exactly what json.Marshal(m) does (TestMarshalManifestMatches),
@@ -219,12 +234,12 @@ func (c *segmentJSON) marshalManifest(m *manifest) ([]byte, error) {
 				b.WriteByte(',')
 			}
 			e, ok := old[seg.File]
-			if !ok || e.rows != seg.Rows || e.bytes != seg.Bytes || e.crc != seg.CRC {
+			if key := segmentKey(seg); !ok || e.key != key {
 				data, err := json.Marshal(seg)
 				if err != nil {
 					return nil, err
 				}
-				e = segmentJSONEntry{rows: seg.Rows, bytes: seg.Bytes, crc: seg.CRC, data: data}
+				e = segmentJSONEntry{key: key, data: data}
 			}
 			used[seg.File] = e
 			b.Write(e.data)
