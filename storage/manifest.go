@@ -85,25 +85,33 @@ func (r *RowGroupMeta) zone() zone {
 	return zone{rows: r.Rows, minTS: r.MinTS, maxTS: r.MaxTS, cols: r.Columns, haveCols: true}
 }
 
+// manifestOnDisk is what readManifest found besides the manifest.
+type manifestOnDisk struct {
+	checkpoint int64 // bytes of MANIFEST
+	logSize    int64 // bytes of valid records in MANIFEST.log
+	tornTail   bool  // bytes after them were dropped as a torn append
+}
+
 // readManifest reads the manifest in dir: the checkpoint with the changes of the log
-// applied. It returns nil when there is none, and the sizes of the checkpoint and of
-// the log's valid records.
-func readManifest(dir string) (m *manifest, checkpoint, logSize int64, err error) {
+// applied; nil when there is none.
+func readManifest(dir string) (*manifest, manifestOnDisk, error) {
 	path := filepath.Join(dir, manifestFileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, 0, nil
+		return nil, manifestOnDisk{}, nil
 	}
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("read manifest %s: %w", path, err)
+		return nil, manifestOnDisk{}, fmt.Errorf("read manifest %s: %w", path, err)
 	}
-	if m, err = decodeManifest(path, data); err != nil {
-		return nil, 0, 0, err
+	m, err := decodeManifest(path, data)
+	if err != nil {
+		return nil, manifestOnDisk{}, err
 	}
-	if m, logSize, err = replayManifestLog(dir, m); err != nil {
-		return nil, 0, 0, err
+	od := manifestOnDisk{checkpoint: int64(len(data))}
+	if m, od.logSize, od.tornTail, err = replayManifestLog(dir, m); err != nil {
+		return nil, manifestOnDisk{}, err
 	}
-	return m, int64(len(data)), logSize, nil
+	return m, od, nil
 }
 
 // decodeManifest decodes the checkpoint read from path.

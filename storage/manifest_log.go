@@ -59,7 +59,7 @@ func applyDelta(m *manifest, d *manifestDelta) (*manifest, error) {
 	for _, f := range d.Drop {
 		drop[f] = true
 	}
-	n.Segments = make([]SegmentMeta, 0, len(m.Segments)-len(d.Drop)+len(d.Add))
+	n.Segments = make([]SegmentMeta, 0, max(0, len(m.Segments)-len(d.Drop))+len(d.Add))
 	listed := make(map[string]bool, len(m.Segments))
 	for _, s := range m.Segments {
 		listed[s.File] = true
@@ -100,67 +100,97 @@ func manifestRecord(d *manifestDelta) ([]byte, error) {
 }
 
 // replayManifestLog applies the records of the log in dir to m, the checkpoint, and
-// returns the result and the length of the log's valid prefix (what the next record is
-// appended after). A record cut short, or failing its checksum as the log's last bytes
-// (an append a crash interrupted: never acknowledged, its WAL generations not deleted),
-// ends the log; so do zeros to the end of the file. Damage before the end, a record that
-// does not decode or does not follow the one before is corruption.
-func replayManifestLog(dir string, m *manifest) (*manifest, int64, error) {
+// returns the result, the length of the log's valid prefix (what the next record is
+// appended after) and whether bytes after it were dropped as a torn tail.
+//
+// A crash during an append leaves at most that append damaged (cut short, zeros, or
+// parts of it not on disk), at the end of the log, and it was never acknowledged as a
+// change: the seal deletes its WAL generations only after the fsync. So the first
+// record that is not whole and valid ends the log, unless a valid record follows it
+// somewhere: that is damage in the middle, and the changes after it are real (their WAL
+// generations are gone), so it is ErrCorrupt, as is a valid record that does not decode
+// or does not follow the one before. Records at or below the checkpoint's seq (the
+// crash came between a checkpoint and emptying the log) may only lead the log.
+func replayManifestLog(dir string, m *manifest) (*manifest, int64, bool, error) {
 	path := filepath.Join(dir, manifestLogName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return m, 0, nil
+		return m, 0, false, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("read manifest log %s: %w", path, err)
+		return nil, 0, false, fmt.Errorf("read manifest log %s: %w", path, err)
 	}
 	corrupt := func(off int, format string, args ...any) error {
 		return fmt.Errorf("FATAL: %s: record at byte %d: %s; restore the table directory from a backup or move it aside: %w",
 			path, off, fmt.Sprintf(format, args...), ErrCorrupt)
 	}
 	off := 0
+	applied := false
 	for off < len(data) {
-		rest := data[off:]
-		if len(rest) < 8 || allZero(rest) {
-			break // torn tail
-		}
-		n := int(binary.LittleEndian.Uint32(rest[0:4]))
-		if n > len(rest)-8 {
-			break // the last append, cut short
-		}
-		payload := rest[8 : 8+n]
-		if n == 0 || crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(rest[4:8]) {
-			if 8+n == len(rest) {
-				break // the last append, partly written
+		payload, ok := validRecord(data[off:])
+		if !ok {
+			if p := nextValidRecord(data, off+1); p >= 0 {
+				return nil, 0, false, corrupt(off, "damaged, with a valid record at byte %d after it", p)
 			}
-			return nil, 0, corrupt(off, "checksum mismatch with %d bytes after it", len(rest)-8-n)
+			return m, int64(off), true, nil // torn tail
 		}
 		var d manifestDelta
 		dec := json.NewDecoder(bytes.NewReader(payload))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&d); err != nil {
-			return nil, 0, corrupt(off, "does not decode: %v", err)
+			return nil, 0, false, corrupt(off, "does not decode: %v", err)
 		}
-		off += 8 + n
 		if d.Seq <= m.Seq {
-			continue // the checkpoint holds it (a crash came before the log was emptied)
+			if applied {
+				return nil, 0, false, corrupt(off, "change %d repeats an earlier one (the last was %d)", d.Seq, m.Seq)
+			}
+			off += 8 + len(payload)
+			continue // the checkpoint holds it
 		}
 		next, err := applyDelta(m, &d)
 		if err != nil {
-			return nil, 0, corrupt(off-8-n, "%v", err)
+			return nil, 0, false, corrupt(off, "%v", err)
 		}
-		m = next
+		m, applied = next, true
+		off += 8 + len(payload)
 	}
-	return m, int64(off), nil
+	return m, int64(off), false, nil
 }
 
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
+// validRecord returns the payload of the record at the start of b if it is whole, not
+// empty, and passes its checksum.
+func validRecord(b []byte) ([]byte, bool) {
+	if len(b) < 8 {
+		return nil, false
 	}
-	return true
+	n := int(binary.LittleEndian.Uint32(b[0:4]))
+	if n == 0 || n > len(b)-8 {
+		return nil, false
+	}
+	payload := b[8 : 8+n]
+	return payload, crc32.Checksum(payload, castagnoli) == binary.LittleEndian.Uint32(b[4:8])
+}
+
+// recordStart is how every record's payload begins (manifestDelta's first field).
+var recordStart = []byte(`{"seq":`)
+
+// nextValidRecord returns the offset of the first valid record in data at or after
+// from, or -1: candidates are where a payload could begin (recordStart), so the search
+// is linear.
+func nextValidRecord(data []byte, from int) int {
+	for at := from + 8; at < len(data); {
+		i := bytes.Index(data[at:], recordStart)
+		if i < 0 {
+			return -1
+		}
+		if p := at + i - 8; p >= from {
+			if _, ok := validRecord(data[p:]); ok {
+				return p
+			}
+		}
+		at += i + 1
+	}
+	return -1
 }
 
 // manifestLog is a table's open MANIFEST.log. Only the commit goroutine appends to it
@@ -261,7 +291,6 @@ func (t *Table) openManifestLog(size int64) error {
 		return nil
 	}
 	path := filepath.Join(t.dir, manifestLogName)
-	_, statErr := os.Stat(path)
 	f, err := t.fs.OpenFile(path, os.O_WRONLY|os.O_CREATE, filePerm)
 	if err != nil {
 		return fmt.Errorf("open manifest log %s: %w", path, err)
@@ -270,12 +299,12 @@ func (t *Table) openManifestLog(size int64) error {
 		f.Close()
 		return fmt.Errorf("truncate manifest log %s: %w", path, err)
 	}
-	if errors.Is(statErr, fs.ErrNotExist) {
-		// The log's directory entry must be durable before a record in it is.
-		if err := syncDir(t.fs, t.dir); err != nil {
-			f.Close()
-			return err
-		}
+	// The log's directory entry must be durable before a record in it is: fsynced at
+	// the first open of each process, whether the file is new or not (an earlier
+	// process may have created it and failed that fsync).
+	if err := syncDir(t.fs, t.dir); err != nil {
+		f.Close()
+		return err
 	}
 	t.mlog.f = f
 	return nil

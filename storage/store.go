@@ -188,9 +188,37 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 	dir := filepath.Join(s.tablesDir, name)
 	rep := RecoveryReport{Table: name, Path: dir}
 
-	man, checkpoint, logSize, err := readManifest(dir)
+	man, onDisk, err := readManifest(dir)
 	if err != nil {
 		return nil, rep, err
+	}
+	if onDisk.tornTail {
+		if err := checkTornManifestTail(dir, man.WALStart); err != nil {
+			return nil, rep, err
+		}
+	}
+	var segJSON segmentJSON
+	if man != nil && onDisk.logSize > 0 {
+		// The log's records may be in the page cache only (the process that appended
+		// them was killed before its fsync, or the fsync failed and a later one would not
+		// be trusted): before Open deletes WAL generations and segments by what they say,
+		// they are made durable as a new checkpoint (a new file, fsynced), which holds
+		// them all (same seq), so the log is spent.
+		n, err := writeManifest(s.fs, dir, man, &segJSON)
+		if err != nil {
+			return nil, rep, fmt.Errorf("open table %q: checkpoint the manifest log: %w", name, err)
+		}
+		onDisk.checkpoint, onDisk.logSize = int64(n), 0
+		// Emptied now rather than at the first append, so that a torn tail goes too;
+		// failing is harmless (the checkpoint holds every record; the first append
+		// truncates the log again).
+		logPath := filepath.Join(dir, manifestLogName)
+		if f, err := s.fs.OpenFile(logPath, os.O_WRONLY, filePerm); err == nil {
+			if err := f.Truncate(0); err == nil {
+				err = f.Sync()
+			}
+			f.Close()
+		}
 	}
 	// A legacy single WAL becomes generation 0.
 	legacy := filepath.Join(dir, legacyWALFileName)
@@ -271,13 +299,14 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 	slices.Sort(gens)
 
 	t := s.newTable(name, dir, nil)
+	t.segJSON.m, t.segJSON.size = segJSON.m, segJSON.size
 	if man != nil {
 		t.man = man
-		t.mlog.size = logSize
+		t.mlog.size = onDisk.logSize
 		if man.Version >= 2 {
 			// A version-1 checkpoint gets no log: a build reading only version 1 would
 			// not see it. The first change writes a version-2 checkpoint.
-			t.mlog.checkpoint = checkpoint
+			t.mlog.checkpoint = onDisk.checkpoint
 		}
 		if len(man.Schema) > 0 {
 			if t.schema, err = decodeSchema(man.Schema); err != nil {
@@ -285,6 +314,7 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 			}
 		}
 		if err := s.loadSegments(t, &rep); err != nil {
+			t.releaseForRecovery()
 			return nil, rep, err
 		}
 		for _, e := range man.BatchIDs {
@@ -342,8 +372,36 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 	return t, rep, nil
 }
 
+// checkTornManifestTail is Open's check of a manifest log whose last bytes were dropped
+// as a torn append (walStart: the manifest's WALStart without them). A torn append was
+// never acknowledged, so the seal that made it deleted no WAL generation: generation
+// walStart is still there (or, for a Replace, its .tmp) when any later one is. If it is
+// gone, the dropped bytes were a durable change, damaged since (the records before it
+// being whole), and the rows it sealed would be lost: ErrCorrupt.
+func checkTornManifestTail(dir string, walStart uint64) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list table directory %s: %w", dir, err)
+	}
+	found, later := false, false
+	for _, e := range entries {
+		g, ok := parseWALName(strings.TrimSuffix(e.Name(), tmpSuffix))
+		if !ok {
+			continue
+		}
+		found = found || g == walStart
+		later = later || g > walStart
+	}
+	if later && !found {
+		return fmt.Errorf("FATAL: %s: its last record does not read back, and WAL generation %d, which the manifest without it needs, is gone: the record was a durable change, damaged since; restore the table directory from a backup or move it aside: %w",
+			filepath.Join(dir, manifestLogName), walStart, ErrCorrupt)
+	}
+	return nil
+}
+
 // releaseForRecovery releases what a table being recovered holds.
 func (t *Table) releaseForRecovery() {
+	t.closeManifestLog()
 	releaseAll(t.batches)
 	t.batches, t.heads = nil, nil
 	for _, s := range t.segments {
