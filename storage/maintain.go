@@ -120,16 +120,54 @@ func (t *Table) Seal(ctx context.Context) error { return t.seal(ctx, false) }
 func (t *Table) seal(ctx context.Context, bounded bool) error {
 	t.maint.Lock()
 	defer t.maint.Unlock()
+	j, err := t.startSeal(ctx, bounded, nil)
+	if err != nil || j == nil {
+		return err
+	}
+	return j.finish(ctx)
+}
+
+// sealJob is a seal whose segments are being written (startSeal: steps 1 and 2) and
+// whose manifest change and swap are to come (finish: steps 3 and 4). Background
+// maintenance runs two at a time, overlapped (maintain): the next seal's segments are
+// started once every segment of the one before has a worker, so that its workers take
+// the cores the one before leaves idle while its last segment, its fsyncs, its manifest
+// change and its swap finish. A job's rows are the head batches of WAL generations
+// below newGen from those of the job before it (prev) on; the swap removes them from the
+// front of the head, which is where they are once the job before swapped. The jobs of
+// one table run under t.maint, and each finishes after the one before it.
+type sealJob struct {
+	t      *Table
+	n      int   // head batches it seals
+	rows   int64 // their rows
+	newGen uint64
+	epoch  uint64
+	heads  []headMeta
+	recs   []arrow.RecordBatch
+	nulls  nullArrays
+	pace   *pacer
+	build  *segmentBuild
+}
+
+// startSeal chooses the rows of a seal and starts writing their segments: the head
+// batches after prev's (nil: from the first), of whole WAL generations, about SealRows
+// rows with bounded. It returns nil when there is nothing to seal. t.maint is held.
+func (t *Table) startSeal(ctx context.Context, bounded bool, prev *sealJob) (*sealJob, error) {
 	var (
-		k      int
+		s, k   int
 		newGen uint64
 		epoch  uint64
 	)
+	floor := uint64(0)
+	if prev != nil {
+		floor = prev.newGen
+	}
 	// 1. On the commit goroutine: choose the prefix to seal, whole WAL generations, so
-	// that generations below newGen hold exactly the first k head batches. Older
-	// generations (the commit goroutine starts a new one every SealRows rows) are taken
-	// oldest first until they hold SealRows rows; if the head is all in the current
-	// generation, the WAL is rotated and the whole head sealed.
+	// that generations below newGen hold exactly the first k head batches (those below
+	// floor, the first s, being prev's). Older generations (the commit goroutine starts a
+	// new one every SealRows rows) are taken oldest first until they hold SealRows rows;
+	// if the head is all in the current generation, the WAL is rotated and the whole
+	// head sealed.
 	err := t.runOp(ctx, func() error {
 		if err := t.stickyErr(); err != nil {
 			return err
@@ -137,6 +175,14 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 		t.mu.Lock()
 		epoch = t.epoch
 		cur := t.wal.gen
+		for s < len(t.heads) && t.heads[s].gen < floor {
+			s++
+		}
+		if prev != nil && (s != prev.n || epoch != prev.epoch) {
+			t.mu.Unlock()
+			return nil // the head changed under prev (a Replace): prev gives up, and so does this seal
+		}
+		k = s
 		var rows int64
 		for k < len(t.heads) && t.heads[k].gen < cur && (!bounded || rows < t.opts.SealRows) {
 			g := t.heads[k].gen
@@ -146,11 +192,11 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 			}
 			newGen = g + 1
 		}
-		if k < len(t.batches) && (k == 0 || !bounded) {
+		if k < len(t.batches) && (k == s || !bounded) {
 			k, newGen = len(t.batches), 0 // the current generation too: rotate
 		}
 		t.mu.Unlock()
-		if k == 0 || newGen != 0 {
+		if k == s || newGen != 0 {
 			return nil
 		}
 		newGen = cur + 1
@@ -168,41 +214,69 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 		t.mu.Unlock()
 		return nil
 	})
-	if err != nil || k == 0 {
-		return err
+	if err != nil || k == s {
+		return nil, err
 	}
 
-	// 2. Off the commit goroutine: encode the prefix as segments.
+	// 2. Off the commit goroutine: start encoding the prefix as segments.
 	t.mu.Lock()
 	if t.epoch != epoch {
 		t.mu.Unlock()
-		return nil // replaced meanwhile: the prefix is gone
+		return nil, nil // replaced meanwhile: the prefix is gone
 	}
+	j := &sealJob{t: t, n: k - s, newGen: newGen, epoch: epoch, nulls: nullArrays{}}
 	schema := t.schema
-	prefix := slices.Clone(t.batches[:k])
+	prefix := slices.Clone(t.batches[s:k])
 	for _, b := range prefix {
 		b.Retain()
+		j.rows += b.NumRows()
 	}
-	heads := slices.Clone(t.heads[:k])
+	j.heads = slices.Clone(t.heads[s:k])
 	t.mu.Unlock()
-	recs := make([]arrow.RecordBatch, 0, len(prefix))
-	defer func() { releaseAll(recs) }()
-	nulls := nullArrays{}
-	defer nulls.release()
-	for _, b := range prefix {
-		r, err := project(t.name, schema, b, nulls, false)
+	j.recs = make([]arrow.RecordBatch, 0, len(prefix))
+	for i, b := range prefix {
+		r, err := project(t.name, schema, b, j.nulls, false)
 		b.Release()
 		if err != nil {
-			return err
+			releaseAll(prefix[i+1:])
+			j.release()
+			return nil, err
 		}
-		recs = append(recs, r)
+		j.recs = append(j.recs, r)
 	}
-	pace := t.sealPacer()
-	metas, err := buildSegments(ctx, t.fs, t.dir, schema, recs, t.opts, t.reserveSegmentIDs, true, pace)
-	t.notePacer(pace)
+	j.pace = t.sealPacer()
+	j.build = startSegmentBuild(ctx, t.fs, t.dir, schema, j.recs, t.opts, t.reserveSegmentIDs, true, j.pace)
+	return j, nil
+}
+
+// release frees what the job holds of the head (after its build ended).
+func (j *sealJob) release() {
+	releaseAll(j.recs)
+	j.recs = nil
+	j.nulls.release()
+}
+
+// abort ends a job whose manifest change must not happen (the seal before it failed):
+// it waits for its segments and removes them.
+func (j *sealJob) abort() {
+	metas, _ := j.build.wait()
+	j.t.notePacer(j.pace)
+	j.release()
+	removeSegmentFiles(j.t.dir, metas)
+}
+
+// finish waits for the job's segments, then makes them durable in the manifest and
+// swaps them for its head batches (steps 3 and 4). The job before it (if any) has
+// finished.
+func (j *sealJob) finish(ctx context.Context) error {
+	t := j.t
+	metas, err := j.build.wait()
+	t.notePacer(j.pace)
+	j.release()
 	if err != nil {
 		return fmt.Errorf("seal table %q: %w", t.name, err)
 	}
+	heads, newGen, epoch, k := j.heads, j.newGen, j.epoch, j.n
 
 	// 3. Off the commit goroutine: the manifest change (manifest_log.go), encoded as a
 	// log record, or when the log is full as a new checkpoint written and fsynced under
@@ -276,6 +350,12 @@ func (t *Table) seal(ctx context.Context, bounded bool) error {
 				os.Remove(tmp)
 				removeSegmentFiles(t.dir, metas)
 				return nil
+			}
+			if k > len(t.heads) || t.heads[k-1].gen >= newGen || (k < len(t.heads) && t.heads[k].gen < newGen) {
+				t.mu.Unlock()
+				os.Remove(tmp)
+				removeSegmentFiles(t.dir, metas)
+				return fmt.Errorf("BUG: seal table %q: the first %d head batches are not those of the WAL generations below %d", t.name, k, newGen)
 			}
 			if t.man != base || (!checkpoint && !t.mlog.fits(len(rec))) {
 				// A compaction changed the manifest (and the log) meanwhile: make the
@@ -816,17 +896,11 @@ func (t *Table) maintain(ctx context.Context, now time.Time) {
 		return
 	}
 	// Each seal takes about SealRows rows (whole WAL generations); seal again while the
-	// head still holds that many, so that a head that grew under load drains step by step.
-	for i := 0; due && i < maxSealsPerRound; i++ {
-		if err := t.seal(ctx, true); err != nil {
-			if !quietMaintErr(err) {
-				slog.Error("storage: sealing failed; the rows stay in the WAL and the head", "table", t.name, "err", err)
-			}
-			break
-		}
-		t.mu.Lock()
-		due = t.rows >= t.opts.SealRows && !t.closed && t.err == nil
-		t.mu.Unlock()
+	// head still holds that many, so that a head that grew under load drains step by
+	// step. Two seals overlap (sealJob): the next one starts writing its segments once
+	// every segment of the one before has a worker, and then the one before finishes.
+	if due {
+		t.sealRound(ctx)
 	}
 	// Compaction only makes reads cheaper; sealing bounds memory and the WAL. So it
 	// runs while sealing is caught up, and stops between merges once a seal is due
@@ -836,6 +910,47 @@ func (t *Table) maintain(ctx context.Context, now time.Time) {
 	t.compactInBackground(ctx)
 	if _, err := t.EnforceRetention(ctx, now); err != nil && !quietMaintErr(err) {
 		slog.Error("storage: retention failed", "table", t.name, "err", err)
+	}
+}
+
+// sealRound runs up to maxSealsPerRound bounded seals, overlapped two at a time, while
+// the head holds SealRows rows besides those of the seal in progress.
+func (t *Table) sealRound(ctx context.Context) {
+	t.maint.Lock()
+	defer t.maint.Unlock()
+	var prev *sealJob
+	for i := 0; i < maxSealsPerRound; i++ {
+		if prev != nil {
+			<-prev.build.dispatched
+		}
+		j, err := t.startSeal(ctx, true, prev)
+		if prev != nil {
+			if perr := prev.finish(ctx); perr != nil {
+				if j != nil {
+					j.abort() // its manifest change would drop prev's WAL generations
+				}
+				j, err = nil, perr
+			}
+		}
+		prev = j
+		if err != nil {
+			if !quietMaintErr(err) {
+				slog.Error("storage: sealing failed; the rows stay in the WAL and the head", "table", t.name, "err", err)
+			}
+			return
+		}
+		if j == nil {
+			return
+		}
+		t.mu.Lock()
+		due := t.rows-j.rows >= t.opts.SealRows && !t.closed && t.err == nil
+		t.mu.Unlock()
+		if !due {
+			break
+		}
+	}
+	if err := prev.finish(ctx); err != nil && !quietMaintErr(err) {
+		slog.Error("storage: sealing failed; the rows stay in the WAL and the head", "table", t.name, "err", err)
 	}
 }
 

@@ -33,6 +33,42 @@ func segName(id uint64) string { return fmt.Sprintf("%s%016d%s", segPrefix, id, 
 // segment ids to use (Table.reserveSegmentIDs); on error
 // the files written so far are removed.
 func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, reserve func(n int) uint64, split bool, pace *pacer) ([]SegmentMeta, error) {
+	return buildSegmentsNotify(ctx, fsys, dir, schema, recs, opts, reserve, split, pace, func() {})
+}
+
+// segmentBuild is a buildSegments running on its own goroutine (startSegmentBuild).
+type segmentBuild struct {
+	// dispatched is closed once every segment has a worker (or the build ended): from
+	// then on the build's workers go idle one by one, and another build may use the
+	// cores they leave.
+	dispatched chan struct{}
+	done       chan struct{} // closed when metas and err are set
+	metas      []SegmentMeta
+	err        error
+}
+
+// startSegmentBuild starts buildSegments on a goroutine of its own.
+func startSegmentBuild(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, reserve func(n int) uint64, split bool, pace *pacer) *segmentBuild {
+	b := &segmentBuild{dispatched: make(chan struct{}), done: make(chan struct{})}
+	var once sync.Once
+	notify := func() { once.Do(func() { close(b.dispatched) }) }
+	go func() {
+		defer close(b.done)
+		defer notify()
+		b.metas, b.err = buildSegmentsNotify(ctx, fsys, dir, schema, recs, opts, reserve, split, pace, notify)
+	}()
+	return b
+}
+
+// wait waits for the build to end and returns its result.
+func (b *segmentBuild) wait() ([]SegmentMeta, error) {
+	<-b.done
+	return b.metas, b.err
+}
+
+// buildSegmentsNotify is buildSegments calling dispatched once every segment has been
+// taken by a worker (it may not be called when the build fails or has nothing to do).
+func buildSegmentsNotify(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, reserve func(n int) uint64, split bool, pace *pacer, dispatched func()) ([]SegmentMeta, error) {
 	var n int64
 	for _, r := range recs {
 		n += r.NumRows()
@@ -111,6 +147,7 @@ func buildSegments(ctx context.Context, fsys fileSystem, dir string, schema *arr
 			for !failed.Load() {
 				o := int(next.Add(1) - 1)
 				if o >= len(groups) {
+					dispatched()
 					return
 				}
 				g := order[o]
