@@ -129,7 +129,7 @@ func replayManifestLog(dir string, m *manifest) (*manifest, int64, bool, error) 
 	for off < len(data) {
 		payload, ok := validRecord(data[off:])
 		if !ok {
-			if p := nextValidRecord(data, off+1); p >= 0 {
+			if p := nextValidRecord(data, off+1, m.Seq); p >= 0 {
 				return nil, 0, false, corrupt(off, "damaged, with a valid record at byte %d after it", p)
 			}
 			return m, int64(off), true, nil // torn tail
@@ -177,15 +177,23 @@ var recordStart = []byte(`{"seq":`)
 // nextValidRecord returns the offset of the first valid record in data at or after
 // from, or -1: candidates are where a payload could begin (recordStart), so the search
 // is linear.
-func nextValidRecord(data []byte, from int) int {
+func nextValidRecord(data []byte, from int, after uint64) int {
 	for at := from + 8; at < len(data); {
 		i := bytes.Index(data[at:], recordStart)
 		if i < 0 {
 			return -1
 		}
 		if p := at + i - 8; p >= from {
-			if _, ok := validRecord(data[p:]); ok {
-				return p
+			if payload, ok := validRecord(data[p:]); ok {
+				// A record at or below the seq reached was written before the log was
+				// last emptied or cut back: stale bytes a torn append may show, not
+				// evidence of damage in the middle.
+				var d struct {
+					Seq uint64 `json:"seq"`
+				}
+				if json.Unmarshal(payload, &d) != nil || d.Seq > after {
+					return p
+				}
 			}
 		}
 		at += i + 1

@@ -664,3 +664,122 @@ func TestApplyDeltaRefusesBadChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestLogDamagedLastMerge: the log's last record is a merge, made durable (its
+// inputs deleted) and damaged since. It looks like a torn append, and a merge leaves
+// WALStart alone, but the manifest without it lists segments that are gone: Open fails
+// with ErrCorrupt instead of deleting the merged segment as an orphan and losing its
+// rows.
+func TestManifestLogDamagedLastMerge(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := Options{TableDefaults: TableOptions{Shards: 1}}
+	s := openWith(t, dir, opts)
+	var tbl *Table
+	for i := range 6 {
+		b := hourlyBatch(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), 3, []string{"a", "b"}, string(rune('p'+i)))
+		_, err := s.Write(ctx, "t", appendOpts, []arrow.RecordBatch{b})
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl = mustTable(t, s, "t")
+		if err := tbl.Seal(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tbl.Compact(ctx); err != nil || tbl.Stats().Compactions == 0 {
+		t.Fatalf("compact: %v, %d merges; want some", err, tbl.Stats().Compactions)
+	}
+	mustClose(t, s)
+	logPath := filepath.Join(dir, "tables", "t", manifestLogName)
+	log, err := os.ReadFile(logPath)
+	if err != nil || len(log) == 0 {
+		t.Fatalf("log: %d bytes, %v", len(log), err)
+	}
+	log[len(log)-5] ^= 0x01 // bit rot in the last record (the merge)
+	if err := os.WriteFile(logPath, log, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts.Dir = dir
+	s, err = Open(ctx, opts)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open succeeded; want ErrCorrupt")
+	}
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "is gone") {
+		t.Fatalf("Open: %v; want ErrCorrupt for the missing segment", err)
+	}
+}
+
+// TestManifestLogOpenOnFullDisk: Open cannot write the checkpoint of a non-empty log
+// (no space left). It still opens, deleting nothing by the log (its records may not be
+// durable): the table reads whole, and once there is space the first change writes a
+// checkpoint, after which a reopen finds every row.
+func TestManifestLogOpenOnFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	_, man, ids := sealedLogTable(t, dir, 3)
+	ffs := newFaultFS()
+	ffs.spaceLeft.Store(0)
+	s := openFaultOpts(t, dir, ffs)
+	tbl := mustTable(t, s, "t")
+	if got := manifestJSON(t, tbl.man); got != man {
+		t.Fatalf("manifest:\n got %.300s\nwant %.300s", got, man)
+	}
+	if got := idsOf(t, tbl); !slices.Equal(got, ids) {
+		t.Fatalf("rows: got %v, want %v", got, ids)
+	}
+	ffs.spaceLeft.Store(-1)
+	if !writeIDs(t, s, appendOpts, "z1") {
+		t.Fatal("write failed")
+	}
+	if err := tbl.Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if cp := checkDurable(t, tbl, "seal after the full disk"); cp != tbl.man.Seq {
+		t.Fatalf("the first change after an Open that could not checkpoint went to the log (checkpoint at %d, change %d)", cp, tbl.man.Seq)
+	}
+	s.Close()
+	s = openFaultOpts(t, dir, nil)
+	defer mustClose(t, s)
+	want := append(slices.Clone(ids), "z1")
+	slices.Sort(want)
+	if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, want) {
+		t.Fatalf("rows after reopen: got %v, want %v", got, want)
+	}
+}
+
+// TestManifestLogStaleRecordsInTornTail: the log was emptied after a checkpoint and an
+// append at its start is torn; past its first block the file shows what it held before
+// (a file system that exposes stale blocks after a crash, such as ext4 with
+// data=writeback): whole old records, all at or below the checkpoint's seq. That is a
+// torn tail, not damage in the middle: Open succeeds with the checkpoint's manifest.
+func TestManifestLogStaleRecordsInTornTail(t *testing.T) {
+	dir := t.TempDir()
+	opts, want, _ := sealedLogTable(t, dir, 4)
+	tdir := filepath.Join(dir, "tables", "t")
+	logPath := filepath.Join(tdir, manifestLogName)
+	old, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, od, err := readManifest(tdir)
+	if err != nil || od.logSize == 0 {
+		t.Fatalf("readManifest: %v, %+v; want a log", err, od)
+	}
+	var c segmentJSON
+	if _, err := writeManifest(osFS{}, tdir, man, &c); err != nil { // a checkpoint of all of it
+		t.Fatal(err)
+	}
+	torn := slices.Clone(old)
+	clear(torn[:8]) // the new record's first block never reached the disk
+	if err := os.WriteFile(logPath, torn, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openWith(t, dir, opts)
+	defer mustClose(t, s)
+	tbl := mustTable(t, s, "t")
+	if got := manifestJSON(t, tbl.man); got != want {
+		t.Fatalf("manifest:\n got %.300s\nwant %.300s", got, want)
+	}
+}

@@ -193,11 +193,13 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 		return nil, rep, err
 	}
 	if onDisk.tornTail {
-		if err := checkTornManifestTail(dir, man.WALStart); err != nil {
+		if err := checkTornManifestTail(dir, man); err != nil {
 			return nil, rep, err
 		}
 	}
 	var segJSON segmentJSON
+	keepOld := false
+	var orphanIDs uint64
 	if man != nil && onDisk.logSize > 0 {
 		// The log's records may be in the page cache only (the process that appended
 		// them was killed before its fsync, or the fsync failed and a later one would not
@@ -206,18 +208,25 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 		// them all (same seq), so the log is spent.
 		n, err := writeManifest(s.fs, dir, man, &segJSON)
 		if err != nil {
-			return nil, rep, fmt.Errorf("open table %q: checkpoint the manifest log: %w", name, err)
+			// A full disk must not keep the store from opening: delete nothing by the
+			// log this time (sealed WAL generations, unlisted segments stay); the first
+			// change writes a checkpoint (broken), and the seal after it removes them.
+			slog.Warn("storage: could not checkpoint the manifest log at open; keeping sealed WAL generations and unlisted segments", "table", name, "err", err)
+			keepOld = true
+		} else {
+			onDisk.checkpoint, onDisk.logSize = int64(n), 0
 		}
-		onDisk.checkpoint, onDisk.logSize = int64(n), 0
-		// Emptied now rather than at the first append, so that a torn tail goes too;
-		// failing is harmless (the checkpoint holds every record; the first append
-		// truncates the log again).
-		logPath := filepath.Join(dir, manifestLogName)
-		if f, err := s.fs.OpenFile(logPath, os.O_WRONLY, filePerm); err == nil {
-			if err := f.Truncate(0); err == nil {
-				err = f.Sync()
+		if !keepOld {
+			// Emptied now rather than at the first append, so that a torn tail goes too;
+			// failing is harmless (the checkpoint holds every record; the first append
+			// truncates the log again).
+			logPath := filepath.Join(dir, manifestLogName)
+			if f, err := s.fs.OpenFile(logPath, os.O_WRONLY, filePerm); err == nil {
+				if err := f.Truncate(0); err == nil {
+					err = f.Sync()
+				}
+				f.Close()
 			}
-			f.Close()
 		}
 	}
 	// A legacy single WAL becomes generation 0.
@@ -276,6 +285,9 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 				continue
 			}
 			if g < walStart {
+				if keepOld {
+					continue
+				}
 				if err := os.Remove(p); err != nil {
 					return nil, rep, fmt.Errorf("remove sealed WAL %s: %w", p, err)
 				}
@@ -285,6 +297,10 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 			gens = append(gens, g)
 		case strings.HasPrefix(n, segPrefix) && strings.HasSuffix(n, segSuffix) && !listed[n]:
 			// A seal or compaction that crashed before its manifest swap.
+			if keepOld {
+				orphanIDs = max(orphanIDs, segID(n)+1)
+				continue
+			}
 			if err := os.Remove(p); err != nil {
 				return nil, rep, fmt.Errorf("remove orphan segment %s: %w", p, err)
 			}
@@ -300,6 +316,8 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 
 	t := s.newTable(name, dir, nil)
 	t.segJSON.m, t.segJSON.size = segJSON.m, segJSON.size
+	t.segIDs = orphanIDs
+	t.mlog.broken = keepOld
 	if man != nil {
 		t.man = man
 		t.mlog.size = onDisk.logSize
@@ -378,7 +396,19 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 // walStart is still there (or, for a Replace, its .tmp) when any later one is. If it is
 // gone, the dropped bytes were a durable change, damaged since (the records before it
 // being whole), and the rows it sealed would be lost: ErrCorrupt.
-func checkTornManifestTail(dir string, walStart uint64) error {
+func checkTornManifestTail(dir string, man *manifest) error {
+	walStart := man.WALStart
+	// A torn append deleted no segment either: every segment the manifest without it
+	// lists is there (or in quarantine/, moved by an Open whose checkpoint failed). One
+	// missing means the dropped record was a durable merge, retention or quarantine.
+	for _, sm := range man.Segments {
+		if _, err := os.Lstat(filepath.Join(dir, sm.File)); errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Lstat(filepath.Join(dir, quarantineDirName, sm.File)); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("FATAL: %s: its last record does not read back, and segment %s, which the manifest without it lists, is gone: the record was a durable change, damaged since; restore the table directory from a backup or move it aside: %w",
+					filepath.Join(dir, manifestLogName), sm.File, ErrCorrupt)
+			}
+		}
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("list table directory %s: %w", dir, err)
