@@ -1,7 +1,8 @@
 // Command benchratio reads `go test -bench` output on stdin and prints, for every benchmark
 // that has a baseline sibling in the same run, its throughput and its ratio to that
 // baseline. Siblings differ in one path element: `engine=columnar` is compared with
-// `engine=reference`, `kernel=X` with `kernel=*-generic`.
+// `engine=reference`, `kernel=X` with `kernel=*-generic`, `change=record` with
+// `change=checkpoint`.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 var baselines = map[string]func(string) bool{
 	"engine": func(v string) bool { return v == "reference" },
 	"kernel": func(v string) bool { return strings.HasSuffix(v, "-generic") },
+	"change": func(v string) bool { return v == "checkpoint" },
 }
 
 type result struct {
@@ -101,7 +103,7 @@ func baselineOf(name string, byName map[string]result) (result, bool) {
 // throughputUnits are the rate metrics, in order of preference for ratios: a benchmark
 // may run its baseline on a sample of the input, so ns/op is compared only when neither
 // side reports a rate.
-var throughputUnits = []string{"events/s", "events/s/core", "events/cpu-s", "rows/s", "rows/s/core", "MB/s"}
+var throughputUnits = []string{"events/s", "events/s/core", "events/cpu-s", "rows/s", "rows/s/core", "MB/s", "changes/s"}
 
 // ratio returns how many times faster r is than base.
 func ratio(r, base result) float64 {
