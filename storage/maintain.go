@@ -257,8 +257,9 @@ func (j *sealJob) release() {
 }
 
 // abort ends a job whose manifest change must not happen (the seal before it failed):
-// it waits for its segments and removes them.
+// it stops its build and removes what it wrote.
 func (j *sealJob) abort() {
+	j.build.cancel()
 	metas, _ := j.build.wait()
 	j.t.notePacer(j.pace)
 	j.release()
@@ -914,20 +915,30 @@ func (t *Table) maintain(ctx context.Context, now time.Time) {
 }
 
 // sealRound runs up to maxSealsPerRound bounded seals, overlapped two at a time, while
-// the head holds SealRows rows besides those of the seal in progress.
+// the head holds SealRows rows besides those of the seal in progress. It holds t.maint
+// for the whole round (a Seal, Verify or retention waits for up to maxSealsPerRound
+// seals, not one): the overlapped seals must not interleave with another manifest
+// change decided from an older view.
 func (t *Table) sealRound(ctx context.Context) {
 	t.maint.Lock()
 	defer t.maint.Unlock()
 	var prev *sealJob
 	for i := 0; i < maxSealsPerRound; i++ {
+		var j *sealJob
+		var err error
 		if prev != nil {
 			<-prev.build.dispatched
 		}
-		j, err := t.startSeal(ctx, true, prev)
+		if prev == nil || !prev.build.failed() { // no next seal behind a failed one
+			j, err = t.startSeal(ctx, true, prev)
+		}
 		if prev != nil {
 			if perr := prev.finish(ctx); perr != nil {
 				if j != nil {
 					j.abort() // its manifest change would drop prev's WAL generations
+				}
+				if err != nil && !quietMaintErr(err) {
+					slog.Error("storage: sealing failed; the rows stay in the WAL and the head", "table", t.name, "err", err)
 				}
 				j, err = nil, perr
 			}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -155,5 +156,53 @@ func TestOverlappedSealFails(t *testing.T) {
 	defer mustClose(t, s)
 	if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, ids) {
 		t.Fatalf("rows after reopen: %d, want %d", len(got), len(ids))
+	}
+}
+
+// TestOverlappedSealAfterFailedBuild: when the first seal of a round fails writing its
+// segments (a full disk at the first file), the round starts no second seal behind it
+// (its work would be thrown away); nothing is lost and no file is left.
+func TestOverlappedSealAfterFailedBuild(t *testing.T) {
+	dir := t.TempDir()
+	ffs := newFaultFS()
+	opts := Options{Dir: dir, MaintenanceInterval: -1, fs: ffs, now: func() time.Time { return ingestTime },
+		TableDefaults: TableOptions{Shards: 1, SealRows: 50, RowGroupRows: 20}}
+	s, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustClose(t, s)
+	ids := overlapTable(t, s)
+	tbl := mustTable(t, s, "t")
+	var opened []string
+	var mu sync.Mutex
+	ffs.setHook(func(op, path string) error {
+		if op == "open" && strings.HasPrefix(filepath.Base(path), segPrefix) {
+			mu.Lock()
+			defer mu.Unlock()
+			opened = append(opened, filepath.Base(path))
+			if len(opened) == 1 {
+				return syscall.ENOSPC
+			}
+		}
+		return nil
+	})
+	tbl.sealRound(context.Background())
+	ffs.setHook(nil)
+	// The first seal's two pieces (25 rows each) are seg-1 and seg-2; a second seal's
+	// would come after.
+	for _, f := range opened {
+		if segID(f) > 2 {
+			t.Fatalf("segment files opened in the round: %v; want only the first seal's", opened)
+		}
+	}
+	if tbl.Stats().Seals != 0 {
+		t.Fatalf("%d seals; want none", tbl.Stats().Seals)
+	}
+	if u := unlistedSegments(t, tbl); len(u) > 0 {
+		t.Fatalf("segment files left: %v", u)
+	}
+	if got := idsOf(t, tbl); !slices.Equal(got, ids) {
+		t.Fatalf("rows: %d, want %d", len(got), len(ids))
 	}
 }

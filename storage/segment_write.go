@@ -45,16 +45,19 @@ type segmentBuild struct {
 	done       chan struct{} // closed when metas and err are set
 	metas      []SegmentMeta
 	err        error
+	cancel     context.CancelFunc // stops the build (its files are removed)
 }
 
 // startSegmentBuild starts buildSegments on a goroutine of its own.
 func startSegmentBuild(ctx context.Context, fsys fileSystem, dir string, schema *arrow.Schema, recs []arrow.RecordBatch, opts TableOptions, reserve func(n int) uint64, split bool, pace *pacer) *segmentBuild {
 	b := &segmentBuild{dispatched: make(chan struct{}), done: make(chan struct{})}
+	ctx, b.cancel = context.WithCancel(ctx)
 	var once sync.Once
 	notify := func() { once.Do(func() { close(b.dispatched) }) }
 	go func() {
+		defer notify() // last: a build that ended shows its result (done) before dispatched
 		defer close(b.done)
-		defer notify()
+		defer b.cancel()
 		b.metas, b.err = buildSegmentsNotify(ctx, fsys, dir, schema, recs, opts, reserve, split, pace, notify)
 	}()
 	return b
@@ -64,6 +67,16 @@ func startSegmentBuild(ctx context.Context, fsys fileSystem, dir string, schema 
 func (b *segmentBuild) wait() ([]SegmentMeta, error) {
 	<-b.done
 	return b.metas, b.err
+}
+
+// failed reports whether the build has ended with an error.
+func (b *segmentBuild) failed() bool {
+	select {
+	case <-b.done:
+		return b.err != nil
+	default:
+		return false
+	}
 }
 
 // buildSegmentsNotify is buildSegments calling dispatched once every segment has been
