@@ -52,6 +52,23 @@ func checkDurable(tb testing.TB, tbl *Table, what string) uint64 {
 	return cp.Seq
 }
 
+// checkTable fails unless tbl's manifest has the JSON man and its rows the ids (when:
+// what the check follows, for the message).
+func checkTable(tb testing.TB, tbl *Table, man string, ids []string, when string) {
+	tb.Helper()
+	tbl.mu.Lock()
+	got := manifestJSON(tb, tbl.man)
+	tbl.mu.Unlock()
+	if got != man {
+		tb.Fatalf("manifest %s:\n got %.300s\nwant %.300s", when, got, man)
+	}
+	if ids != nil {
+		if got := idsOf(tb, tbl); !slices.Equal(got, ids) {
+			tb.Fatalf("rows %s: got %d %v, want %d", when, len(got), got, len(ids))
+		}
+	}
+}
+
 // manifestOps seals, compacts and enforces retention on a table of three windows, with
 // batch ids, checking after every change that the manifest on disk is the one in memory.
 // It returns the ids written and how many changes went to the log only.
@@ -129,12 +146,7 @@ func TestManifestLog(t *testing.T) {
 			s = openWith(t, dir, opts)
 			defer mustClose(t, s)
 			tbl = mustTable(t, s, "ev")
-			if got := manifestJSON(t, tbl.man); got != before {
-				t.Fatalf("manifest after reopen:\n got %.300s\nwant %.300s", got, before)
-			}
-			if got := idsOf(t, tbl); !slices.Equal(got, ids) {
-				t.Fatalf("rows after reopen: got %d ids, want %d", len(got), len(ids))
-			}
+			checkTable(t, tbl, before, ids, "after reopen")
 			// The batch ids sealed are remembered: a retry of one is not stored again.
 			b := hourlyBatch(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), 3, []string{"a", "b", "c"}, "p")
 			defer b.Release()
@@ -221,12 +233,7 @@ func TestManifestLogTornTail(t *testing.T) {
 
 			s := openWith(t, dir, opts)
 			tbl := mustTable(t, s, "t")
-			if got := manifestJSON(t, tbl.man); got != man {
-				t.Fatalf("manifest:\n got %.300s\nwant %.300s", got, man)
-			}
-			if got := idsOf(t, tbl); !slices.Equal(got, ids) {
-				t.Fatalf("rows: got %v, want %v", got, ids)
-			}
+			checkTable(t, tbl, man, ids, "after reopen")
 			if cp := checkDurable(t, tbl, "reopen"); cp != tbl.man.Seq {
 				t.Fatalf("checkpoint at change %d after Open; want %d (the log's records checkpointed)", cp, tbl.man.Seq)
 			}
@@ -246,12 +253,7 @@ func TestManifestLogTornTail(t *testing.T) {
 			s = openWith(t, dir, opts)
 			defer mustClose(t, s)
 			tbl = mustTable(t, s, "t")
-			if got := manifestJSON(t, tbl.man); got != man {
-				t.Fatalf("manifest after the second reopen:\n got %.300s\nwant %.300s", got, man)
-			}
-			if got := idsOf(t, tbl); !slices.Equal(got, ids) {
-				t.Fatalf("rows after the second reopen: got %v, want %v", got, ids)
-			}
+			checkTable(t, tbl, man, ids, "after the second reopen")
 		})
 	}
 }
@@ -293,12 +295,7 @@ func TestManifestLogCoveredRecords(t *testing.T) {
 	s = openWith(t, dir, opts)
 	defer mustClose(t, s)
 	tbl = mustTable(t, s, "t")
-	if got := manifestJSON(t, tbl.man); got != man {
-		t.Fatalf("manifest:\n got %.300s\nwant %.300s", got, man)
-	}
-	if got := idsOf(t, tbl); !slices.Equal(got, ids) {
-		t.Fatalf("rows: got %v, want %v", got, ids)
-	}
+	checkTable(t, tbl, man, ids, "after reopen")
 }
 
 // TestManifestLogCorrupt: damage that is not a torn tail (a record failing its checksum,
@@ -488,24 +485,10 @@ func TestManifestVersion1Upgrade(t *testing.T) {
 // change cost before the log, the baseline); changes/s for each, and make bench prints
 // the ratio.
 func BenchmarkManifestChange(b *testing.B) {
-	stats := func() map[string]*ColumnStats {
-		m := make(map[string]*ColumnStats, 300)
-		for c := range 300 {
-			m[fmt.Sprintf("Column%03d", c)] = &ColumnStats{Nulls: int64(c), Kind: "s", HasMinMax: true, MinS: "C:\\Windows\\System32\\svchost.exe", MaxS: "WIN-DC01.example.local"}
-		}
-		return m
-	}
-	segment := func(id uint64) SegmentMeta {
-		sm := SegmentMeta{File: segName(id), Rows: 100000, Bytes: 1 << 22, CRC: uint32(id), Columns: stats()}
-		for range 3 {
-			sm.RowGroups = append(sm.RowGroups, RowGroupMeta{Rows: 33000, Columns: stats()})
-		}
-		return sm
-	}
 	for _, n := range []int{100, 1000} {
 		pool := make([]SegmentMeta, 8) // reused round robin under new names: metadata is immutable
 		for i := range pool {
-			pool[i] = segment(uint64(i))
+			pool[i] = benchSegment(uint64(i))
 		}
 		for _, mode := range []string{"checkpoint", "record"} {
 			b.Run(fmt.Sprintf("segments=%d/change=%s", n, mode), func(b *testing.B) {
@@ -617,12 +600,7 @@ func TestManifestLogOpenOnFullDisk(t *testing.T) {
 	ffs.spaceLeft.Store(0)
 	s := openFaultOpts(t, dir, ffs)
 	tbl := mustTable(t, s, "t")
-	if got := manifestJSON(t, tbl.man); got != man {
-		t.Fatalf("manifest:\n got %.300s\nwant %.300s", got, man)
-	}
-	if got := idsOf(t, tbl); !slices.Equal(got, ids) {
-		t.Fatalf("rows: got %v, want %v", got, ids)
-	}
+	checkTable(t, tbl, man, ids, "after reopen")
 	ffs.spaceLeft.Store(-1)
 	if !writeIDs(t, s, appendOpts, "z1") {
 		t.Fatal("write failed")
