@@ -55,6 +55,24 @@ func idsOf(tb testing.TB, tbl *Table) []string {
 	return ids
 }
 
+// reopenFinds opens the store in dir (no faults) and fails unless table "t" holds
+// exactly the ids want (sorted in place) and nothing was quarantined; it returns the
+// store, open.
+func reopenFinds(tb testing.TB, dir string, want []string) *Store {
+	tb.Helper()
+	s := openFaultOpts(tb, dir, nil)
+	slices.Sort(want)
+	if got := idsOf(tb, mustTable(tb, s, "t")); !slices.Equal(got, want) {
+		s.Close()
+		tb.Fatalf("rows after reopen: got %v; want %v", got, want)
+	}
+	if rep := s.Recovery(); len(rep) != 1 || len(rep[0].Quarantined) > 0 {
+		s.Close()
+		tb.Fatalf("recovery %+v: want nothing quarantined", rep)
+	}
+	return s
+}
+
 // writeIDs writes one batch of the given ids and returns whether it was acknowledged.
 func writeIDs(tb testing.TB, s *Store, opts WriteOptions, ids ...string) bool {
 	tb.Helper()
@@ -105,15 +123,7 @@ func TestFaultDirSyncAfterManifestRename(t *testing.T) {
 			}
 			s.Close()
 
-			s = openFaultOpts(t, dir, nil)
-			defer mustClose(t, s)
-			slices.Sort(want)
-			if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, want) {
-				t.Fatalf("rows after reopen: got %v; want %v", got, want)
-			}
-			if rep := s.Recovery(); len(rep) != 1 || len(rep[0].Quarantined) > 0 {
-				t.Fatalf("recovery %+v: want nothing quarantined", rep)
-			}
+			mustClose(t, reopenFinds(t, dir, want))
 		})
 	}
 	f("seal", 0, func(tbl *Table) error { return tbl.Seal(ctx) })

@@ -236,9 +236,11 @@ var manifestLogOff bool
 
 // appendManifestRecord appends rec to the table's manifest log and fsyncs it; on the
 // commit goroutine. A failed write is undone (the log truncated back) and returned: the
-// change did not happen. A failed fsync, or a write that could not be undone, leaves
-// the change perhaps durable and perhaps not: the error wraps errAfterRename, and the
-// caller keeps every file either manifest names and fails the table until reopen.
+// change did not happen; if the truncation fails too, only a prefix of the record can
+// be in the file (a torn tail) and the log is marked broken, so nothing is appended
+// after it. A failed fsync leaves the change perhaps durable and perhaps not: the error
+// wraps errAfterRename, and the caller keeps every file either manifest names and fails
+// the table until reopen.
 func (t *Table) appendManifestRecord(rec []byte) error {
 	t.mu.Lock()
 	l := &t.mlog

@@ -27,6 +27,14 @@ func manifestJSON(tb testing.TB, m *manifest) string {
 	return string(b)
 }
 
+// tableManifest is the JSON of tbl's manifest.
+func tableManifest(tb testing.TB, tbl *Table) string {
+	tb.Helper()
+	tbl.mu.Lock()
+	defer tbl.mu.Unlock()
+	return manifestJSON(tb, tbl.man)
+}
+
 // checkDurable fails unless the manifest on disk (checkpoint and log) is the table's
 // manifest in memory, and returns the checkpoint's Seq.
 func checkDurable(tb testing.TB, tbl *Table, what string) uint64 {
@@ -35,10 +43,7 @@ func checkDurable(tb testing.TB, tbl *Table, what string) uint64 {
 	if err != nil {
 		tb.Fatalf("%s: read manifest: %v", what, err)
 	}
-	tbl.mu.Lock()
-	mem := tbl.man
-	tbl.mu.Unlock()
-	if got, want := manifestJSON(tb, disk), manifestJSON(tb, mem); got != want {
+	if got, want := manifestJSON(tb, disk), tableManifest(tb, tbl); got != want {
 		tb.Fatalf("%s: the manifest on disk differs from the table's:\n disk %.300s\n  mem %.300s", what, got, want)
 	}
 	data, err := os.ReadFile(filepath.Join(tbl.dir, manifestFileName))
@@ -56,10 +61,7 @@ func checkDurable(tb testing.TB, tbl *Table, what string) uint64 {
 // what the check follows, for the message).
 func checkTable(tb testing.TB, tbl *Table, man string, ids []string, when string) {
 	tb.Helper()
-	tbl.mu.Lock()
-	got := manifestJSON(tb, tbl.man)
-	tbl.mu.Unlock()
-	if got != man {
+	if got := tableManifest(tb, tbl); got != man {
 		tb.Fatalf("manifest %s:\n got %.300s\nwant %.300s", when, got, man)
 	}
 	if ids != nil {
@@ -138,9 +140,7 @@ func TestManifestLog(t *testing.T) {
 				t.Errorf("%d of 14 changes only in the log; want %d..%d", logged, tc.minLogged, tc.maxLogged)
 			}
 			tbl := mustTable(t, s, "ev")
-			tbl.mu.Lock()
-			before := manifestJSON(t, tbl.man)
-			tbl.mu.Unlock()
+			before := tableManifest(t, tbl)
 			mustClose(t, s)
 
 			s = openWith(t, dir, opts)
@@ -182,9 +182,7 @@ func sealedLogTable(t *testing.T, dir string, seals int) (Options, string, []str
 	if !writeIDs(t, s, appendOpts, "head1") { // one row only in the WAL
 		t.Fatal("write failed")
 	}
-	tbl.mu.Lock()
-	man := manifestJSON(t, tbl.man)
-	tbl.mu.Unlock()
+	man := tableManifest(t, tbl)
 	ids := idsOf(t, tbl)
 	mustClose(t, s)
 	return opts, man, ids
@@ -246,9 +244,7 @@ func TestManifestLogTornTail(t *testing.T) {
 			if _, ok := validRecord(now); err != nil || !ok || int(binary.LittleEndian.Uint32(now))+8 != len(now) {
 				t.Fatalf("log after the next seal: %d bytes (%v); want one valid record", len(now), err)
 			}
-			tbl.mu.Lock()
-			man = manifestJSON(t, tbl.man)
-			tbl.mu.Unlock()
+			man = tableManifest(t, tbl)
 			mustClose(t, s)
 			s = openWith(t, dir, opts)
 			defer mustClose(t, s)
@@ -281,9 +277,7 @@ func TestManifestLogCoveredRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tbl.mu.Lock()
-	man := manifestJSON(t, tbl.man)
-	tbl.mu.Unlock()
+	man := tableManifest(t, tbl)
 	ids := idsOf(t, tbl)
 	mustClose(t, s)
 	if now, _ := os.ReadFile(logPath); len(now) != 0 {
@@ -407,15 +401,7 @@ func TestFaultManifestLog(t *testing.T) {
 				}
 				s.Close()
 
-				s = openFaultOpts(t, dir, nil)
-				defer mustClose(t, s)
-				slices.Sort(want)
-				if got := idsOf(t, mustTable(t, s, "t")); !slices.Equal(got, want) {
-					t.Fatalf("rows after reopen: got %v; want %v", got, want)
-				}
-				if rep := s.Recovery(); len(rep) != 1 || len(rep[0].Quarantined) > 0 {
-					t.Fatalf("recovery %+v: want nothing quarantined", rep)
-				}
+				mustClose(t, reopenFinds(t, dir, want))
 			})
 		}
 	}
@@ -651,7 +637,7 @@ func TestManifestLogStaleRecordsInTornTail(t *testing.T) {
 	s := openWith(t, dir, opts)
 	defer mustClose(t, s)
 	tbl := mustTable(t, s, "t")
-	if got := manifestJSON(t, tbl.man); got != want {
+	if got := tableManifest(t, tbl); got != want {
 		t.Fatalf("manifest:\n got %.300s\nwant %.300s", got, want)
 	}
 }

@@ -206,8 +206,7 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 		// be trusted): before Open deletes WAL generations and segments by what they say,
 		// they are made durable as a new checkpoint (a new file, fsynced), which holds
 		// them all (same seq), so the log is spent.
-		n, err := writeManifest(s.fs, dir, man, &segJSON)
-		if err != nil {
+		if n, err := writeManifest(s.fs, dir, man, &segJSON); err != nil {
 			// A full disk must not keep the store from opening: delete nothing by the
 			// log this time (sealed WAL generations, unlisted segments stay); the first
 			// change writes a checkpoint (broken), and the seal after it removes them.
@@ -215,15 +214,12 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 			keepOld = true
 		} else {
 			onDisk.checkpoint, onDisk.logSize = int64(n), 0
-		}
-		if !keepOld {
 			// Emptied now rather than at the first append, so that a torn tail goes too;
 			// failing is harmless (the checkpoint holds every record; the first append
 			// truncates the log again).
-			logPath := filepath.Join(dir, manifestLogName)
-			if f, err := s.fs.OpenFile(logPath, os.O_WRONLY, filePerm); err == nil {
-				if err := f.Truncate(0); err == nil {
-					err = f.Sync()
+			if f, err := s.fs.OpenFile(filepath.Join(dir, manifestLogName), os.O_WRONLY, filePerm); err == nil {
+				if f.Truncate(0) == nil {
+					f.Sync()
 				}
 				f.Close()
 			}
@@ -391,11 +387,11 @@ func (s *Store) recoverTable(ctx context.Context, name string) (*Table, Recovery
 }
 
 // checkTornManifestTail is Open's check of a manifest log whose last bytes were dropped
-// as a torn append (walStart: the manifest's WALStart without them). A torn append was
-// never acknowledged, so the seal that made it deleted no WAL generation: generation
-// walStart is still there (or, for a Replace, its .tmp) when any later one is. If it is
-// gone, the dropped bytes were a durable change, damaged since (the records before it
-// being whole), and the rows it sealed would be lost: ErrCorrupt.
+// as a torn append (man: the manifest without them). A torn append was never
+// acknowledged, so the change that made it deleted nothing: WAL generation man.WALStart
+// is still there (or, for a Replace, its .tmp) when any later one is, and so is every
+// segment man lists. If one is gone, the dropped bytes were a durable change, damaged
+// since (the records before it being whole), and its rows would be lost: ErrCorrupt.
 func checkTornManifestTail(dir string, man *manifest) error {
 	walStart := man.WALStart
 	// A torn append deleted no segment either: every segment the manifest without it
