@@ -2,7 +2,7 @@
 // that has a baseline sibling in the same run, its throughput and its ratio to that
 // baseline. Siblings differ in one path element: `engine=columnar` is compared with
 // `engine=reference`, `kernel=X` with `kernel=*-generic`, `change=record` with
-// `change=checkpoint`.
+// `change=checkpoint`, `literals=raw` with `literals=huffman`.
 package main
 
 import (
@@ -17,9 +17,10 @@ import (
 
 // baselines maps a sub-benchmark key to a predicate that recognises its baseline value.
 var baselines = map[string]func(string) bool{
-	"engine": func(v string) bool { return v == "reference" },
-	"kernel": func(v string) bool { return strings.HasSuffix(v, "-generic") },
-	"change": func(v string) bool { return v == "checkpoint" },
+	"engine":   func(v string) bool { return v == "reference" },
+	"kernel":   func(v string) bool { return strings.HasSuffix(v, "-generic") },
+	"change":   func(v string) bool { return v == "checkpoint" },
+	"literals": func(v string) bool { return v == "huffman" },
 }
 
 type result struct {
