@@ -157,8 +157,13 @@ const (
 	frameS2Magic   = 0x32534653
 	frameMagicSize = 4
 	// frameS2BlocksMagic ("SFS3") starts the payload of a frame whose IPC stream is a
-	// sequence of S2 blocks (s2Blocks): the current format.
+	// sequence of S2 blocks (s2Blocks without spans; still read).
 	frameS2BlocksMagic = 0x33534653
+	// frameS2DeltaMagic ("SFS4") starts the payload of a frame whose IPC stream is a
+	// sequence of S2 blocks in which the spans listed at the payload's end (the value
+	// offsets of string and binary columns) are stored as differences: the current
+	// format.
+	frameS2DeltaMagic = 0x34534653
 
 	// maxPooledScratch bounds the IPC and frame buffers kept for reuse, so that one huge
 	// batch does not pin its buffers in memory for the life of the process.

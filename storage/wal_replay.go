@@ -148,7 +148,8 @@ func replayWAL(ctx context.Context, path string, apply func(call []arrow.RecordB
 }
 
 // findValidFrame returns the offset of the first valid frame (plausible header, payload
-// starting with frameS2BlocksMagic, frameS2Magic or the IPC continuation marker, matching CRC) at or after from, or -1. It
+// starting with frameS2DeltaMagic, frameS2BlocksMagic, frameS2Magic or the IPC
+// continuation marker, matching CRC) at or after from, or -1. It
 // tells a torn tail (nothing valid after the bad frame) from corruption in the middle.
 func findValidFrame(f *os.File, path string, from, fileSize int64) (int64, error) {
 	const window = 1 << 20
@@ -160,7 +161,7 @@ func findValidFrame(f *os.File, path string, from, fileSize int64) (int64, error
 			return -1, fmt.Errorf("read WAL %s at offset %d: %w", path, base, err)
 		}
 		for i := 0; i+probe <= n && i < window; i++ {
-			if m := binary.LittleEndian.Uint32(buf[i+frameHeaderSize:]); m != frameS2BlocksMagic && m != frameS2Magic && m != ipcContinuation {
+			if m := binary.LittleEndian.Uint32(buf[i+frameHeaderSize:]); m != frameS2DeltaMagic && m != frameS2BlocksMagic && m != frameS2Magic && m != ipcContinuation {
 				continue
 			}
 			off := base + int64(i)

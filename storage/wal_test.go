@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -309,18 +310,18 @@ func framePayload(payload []byte) []byte {
 }
 
 // TestLegacyFramesReplay: a WAL written before the current frames (a bare LZ4 IPC
-// stream, then one S2 block of the stream) followed by frames of the current format
-// replays whole, and new frames carry the "SFS3" magic.
+// stream, then one S2 block of the stream, then S2 blocks without spans) followed by
+// frames of the current format replays whole, and new frames carry the "SFS4" magic.
 func TestLegacyFramesReplay(t *testing.T) {
-	calls := smallCalls()
+	calls := append(smallCalls(), []arrow.RecordBatch{mkBatch(col{"id", []int64{7}}, col{"msg", []string{"z"}})})
 	dir, wal, ends := walFixture(t, calls...)
 	for i, start := range append([]int64{0}, ends[:len(ends)-1]...) {
-		if got := string(wal[start+frameHeaderSize : start+frameHeaderSize+4]); got != "SFS3" {
-			t.Fatalf("frame %d at offset %d starts with %q; want the S2 blocks magic \"SFS3\"", i, start, got)
+		if got := string(wal[start+frameHeaderSize : start+frameHeaderSize+4]); got != "SFS4" {
+			t.Fatalf("frame %d at offset %d starts with %q; want the S2 blocks with spans magic \"SFS4\"", i, start, got)
 		}
 	}
-	// The first call as a bare IPC frame, the second as one S2 block, the third as
-	// written today.
+	// The first call as a bare IPC frame, the second as one S2 block, the third as S2
+	// blocks without spans, the fourth as written today.
 	withTS := func(rec arrow.RecordBatch) arrow.RecordBatch {
 		r, err := withTS("t", rec, DefaultTimeFields, time.Unix(1700000000, 0))
 		if err != nil {
@@ -329,13 +330,12 @@ func TestLegacyFramesReplay(t *testing.T) {
 		return r
 	}
 	var data []byte
-	r := withTS(calls[0][0])
-	data = append(data, legacyFrame(t, r, 0)...)
-	r.Release()
-	r = withTS(calls[1][0])
-	data = append(data, s2BlockFrame(t, r, 0)...)
-	r.Release()
-	data = append(data, wal[ends[1]:]...)
+	for i, frame := range []func(testing.TB, arrow.RecordBatch, int) []byte{legacyFrame, s2BlockFrame, s2BlocksFrame} {
+		r := withTS(calls[i][0])
+		data = append(data, frame(t, r, 0)...)
+		r.Release()
+	}
+	data = append(data, wal[ends[2]:]...)
 	s, err := reopenWith(t, dir, data)
 	if err != nil {
 		t.Fatalf("Open over legacy frames: %v", err)
@@ -345,12 +345,33 @@ func TestLegacyFramesReplay(t *testing.T) {
 		t.Fatalf("truncated %d bytes of a valid mixed WAL; want 0", tr)
 	}
 	var ids []int64
-	for _, row := range scanRows(t, mustTable(t, s, "t"), []string{"id"}) {
+	var msgs []string
+	for _, row := range scanRows(t, mustTable(t, s, "t"), []string{"id", "msg"}) {
 		ids = append(ids, row["id"].(int64))
+		if m, ok := row["msg"].(string); ok {
+			msgs = append(msgs, m)
+		}
 	}
-	if fmt.Sprint(ids) != "[1 2 3 4 5 6]" {
-		t.Fatalf("ids after replaying bare, S2 and S2-blocks frames: %v; want [1 2 3 4 5 6]", ids)
+	if fmt.Sprint(ids) != "[1 2 3 4 5 6 7]" || fmt.Sprint(msgs) != "[a b z]" {
+		t.Fatalf("ids, msgs after replaying bare, S2, S2-blocks and S2-blocks-with-spans frames: %v %v; want [1 2 3 4 5 6 7] [a b z]", ids, msgs)
 	}
+}
+
+// s2BlocksFrame is rec as a frame of the third format (SFS3): S2 blocks of the IPC
+// stream (of 1 MiB, as that encoder gathered small writes), no spans stored as
+// differences.
+func s2BlocksFrame(t testing.TB, rec arrow.RecordBatch, left int) []byte {
+	t.Helper()
+	stream := ipcFrameStream(t, rec, left)
+	payload := binary.LittleEndian.AppendUint32(nil, frameS2BlocksMagic)
+	payload = binary.LittleEndian.AppendUint32(payload, uint32(len(stream)))
+	for len(stream) > 0 {
+		n := min(len(stream), 1<<20)
+		block := s2.Encode(nil, stream[:n])
+		payload = append(binary.LittleEndian.AppendUint32(payload, uint32(len(block))), block...)
+		stream = stream[n:]
+	}
+	return framePayload(payload)
 }
 
 // FuzzDecodePayload feeds frame payloads (behind the CRC, which replay checks first) to
@@ -369,6 +390,7 @@ func FuzzDecodePayload(f *testing.F) {
 		}
 		f.Add(fr[frameHeaderSize:])
 		f.Add(s2BlockFrame(f, r, 0)[frameHeaderSize:])
+		f.Add(s2BlocksFrame(f, r, 0)[frameHeaderSize:])
 		r.Release()
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -377,7 +399,7 @@ func FuzzDecodePayload(f *testing.F) {
 		// they would make each run take seconds.
 		if len(payload) >= 8 {
 			switch binary.LittleEndian.Uint32(payload) {
-			case frameS2BlocksMagic:
+			case frameS2BlocksMagic, frameS2DeltaMagic:
 				if binary.LittleEndian.Uint32(payload[4:]) > 16<<20 {
 					return
 				}
@@ -605,5 +627,121 @@ func TestReplayKeepsWhatWasWritten(t *testing.T) {
 	defer mustClose(t, s)
 	if got := mustTable(t, s, "t").Rows(); got != 2 {
 		t.Fatalf("%d rows after replay; want 2", got)
+	}
+}
+
+// TestFrameOffsetsAsDeltas: a frame stores the value offsets of every string and binary
+// column as differences (one span each), which makes a batch of an OTRF recording's
+// events smaller than the same frame without spans, and gives back the same batch,
+// sliced or not. Damaged spans are an error, not a wrong batch.
+func TestFrameOffsetsAsDeltas(t *testing.T) {
+	oe := loadOTRF(t, benchRecording)
+	recs := fullBatches(oe, 4096)
+	defer releaseAll(recs)
+	rec := recs[0]
+	strs := 0
+	for _, c := range rec.Columns() {
+		if id := c.DataType().ID(); id == arrow.STRING || id == arrow.BINARY {
+			strs++
+		}
+	}
+	fr, err := encodeFrame(rec, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := fr[frameHeaderSize:]
+	if m := binary.LittleEndian.Uint32(payload); m != frameS2DeltaMagic {
+		t.Fatalf("payload magic %#x; want SFS4 %#x", m, frameS2DeltaMagic)
+	}
+	spans := int(binary.LittleEndian.Uint32(payload[len(payload)-4:]))
+	if spans != strs || strs == 0 {
+		t.Fatalf("%d spans stored as differences; want one per string column (%d)", spans, strs)
+	}
+	if old := len(s2BlocksFrame(t, rec, 0)); len(fr) >= old {
+		t.Fatalf("frame with spans %d bytes, without %d; want it smaller", len(fr), old)
+	} else {
+		t.Logf("%d rows: %d bytes with spans, %d without", rec.NumRows(), len(fr), old)
+	}
+	for _, r := range []arrow.RecordBatch{rec, rec.NewSlice(1, rec.NumRows()-3)} {
+		fr, err := encodeFrame(r, 0, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, _, _, err := decodePayload(fr[frameHeaderSize:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !array.RecordEqual(r, back) {
+			t.Fatalf("batch of %d rows decoded differently", r.NumRows())
+		}
+		back.Release()
+		if r != rec {
+			r.Release()
+		}
+	}
+
+	// The spans sit before the count at the payload's end: (position, length) each.
+	first := len(payload) - 4 - 8*spans
+	for _, bc := range []struct {
+		name   string
+		damage func(p []byte)
+	}{
+		{"past the stream", func(p []byte) { binary.LittleEndian.PutUint32(p[first:], 1<<29) }},
+		{"not whole uint32s", func(p []byte) { binary.LittleEndian.PutUint32(p[first+4:], 6) }},
+		{"out of order", func(p []byte) { copy(p[first+8:first+12], p[first:first+4]) }},
+		{"count too large", func(p []byte) { binary.LittleEndian.PutUint32(p[len(p)-4:], uint32(len(p))) }},
+	} {
+		p := slices.Clone(payload)
+		bc.damage(p)
+		rec, _, _, err := decodePayload(p)
+		if err == nil {
+			rec.Release()
+			t.Errorf("spans %s: decoded; want an error", bc.name)
+		} else if !strings.Contains(err.Error(), "span") {
+			t.Errorf("spans %s: %v; want an error naming the spans", bc.name, err)
+		}
+	}
+}
+
+// BenchmarkFrameEncode encodes the OTRF corpus's batches (4,096 events of 28
+// recordings) as WAL frames, as Write does before the fsync: offsets=deltas is the
+// current encoder, offsets=plain (the baseline) the same without spans, as the SFS3
+// frames were. It reports the IPC stream's MB/s and the frame bytes per event.
+func BenchmarkFrameEncode(b *testing.B) {
+	recs := loadCorpus(b).recs
+	var stream int64
+	for _, r := range recs {
+		fr, err := encodeFrame(r, 0, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		stream += int64(binary.LittleEndian.Uint32(fr[frameHeaderSize+frameMagicSize:]))
+		releaseFrames([][]byte{fr})
+	}
+	defer func(v bool) { frameDeltas = v }(frameDeltas)
+	for _, bc := range []struct {
+		name   string
+		deltas bool
+	}{{"offsets=plain", false}, {"offsets=deltas", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			frameDeltas = bc.deltas
+			var events, framed int64
+			b.SetBytes(stream)
+			b.ResetTimer()
+			for range b.N {
+				events, framed = 0, 0
+				for _, r := range recs {
+					fr, err := encodeFrame(r, 0, "")
+					if err != nil {
+						b.Fatal(err)
+					}
+					events += r.NumRows()
+					framed += int64(len(fr))
+					releaseFrames([][]byte{fr})
+				}
+			}
+			b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(framed)/float64(events), "frame-B/event")
+		})
 	}
 }

@@ -2,7 +2,8 @@
 // that has a baseline sibling in the same run, its throughput and its ratio to that
 // baseline. Siblings differ in one path element: `engine=columnar` is compared with
 // `engine=reference`, `kernel=X` with `kernel=*-generic`, `change=record` with
-// `change=checkpoint`, `literals=raw` with `literals=huffman`.
+// `change=checkpoint`, `literals=raw` with `literals=huffman`, `offsets=deltas` with
+// `offsets=plain`.
 package main
 
 import (
@@ -21,6 +22,7 @@ var baselines = map[string]func(string) bool{
 	"kernel":   func(v string) bool { return strings.HasSuffix(v, "-generic") },
 	"change":   func(v string) bool { return v == "checkpoint" },
 	"literals": func(v string) bool { return v == "huffman" },
+	"offsets":  func(v string) bool { return v == "plain" },
 }
 
 type result struct {
