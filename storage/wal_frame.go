@@ -51,8 +51,9 @@ type s2Scratch struct {
 }
 
 // frameDeltas stores the value offsets of string and binary columns as differences
-// (s2Blocks); BenchmarkFrameEncode turns it off for its baseline (frames then have no
-// spans).
+// (s2Blocks); BenchmarkFrameEncode turns it off for its baseline (SFS4 frames with no
+// spans, the size and cost SFS3 frames had). Only that benchmark changes it, with no
+// store open.
 var frameDeltas = true
 
 // framePool holds frame buffers given back by the commit goroutine once written
@@ -130,10 +131,13 @@ func encodeFrame(rec arrow.RecordBatch, framesLeft int, batchID string) ([]byte,
 // s2SmallBlock bytes. Writing the stream into one buffer first and compressing that
 // (the SFS2 frames) copied every byte once more: ~10 % of ingest's CPU.
 //
-// A write that is the value offsets of a string or binary column (its first byte is that
-// of one of offsets, the batch's offsets buffers: Arrow's writer hands them over where
-// they lie) is stored as the differences of its consecutive uint32s, the value lengths,
-// and its span of the stream is listed (spans: position and length, in stream order).
+// A write that is the value offsets of a top-level string or binary column (its first
+// byte is that of one of offsets, the batch's offsets buffers: Arrow's writer hands them
+// over where they lie unless it rebases them, for a slice not starting at row 0) is
+// stored as the differences of its consecutive uint32s, the value lengths, copied into
+// small whatever its size (and compressed from there, as its own block when it is 64
+// KiB or more), and its span of the stream is listed (spans: position and length, in
+// stream order).
 // Offsets grow with every row and S2 found few matches in them: on the OTRF corpus they
 // were a fifth of the stream and, compressed 5.8:1, more than half of the frame; as
 // lengths, which repeat, they compress 40:1, and the corpus's frames are 52 % smaller
@@ -396,21 +400,25 @@ func decodeS2Deltas(b []byte) ([]byte, error) {
 	if len(b) < 8 {
 		return nil, fmt.Errorf("S2 blocks with spans: payload of %d bytes has no stream length and span count", len(b))
 	}
-	n := int(binary.LittleEndian.Uint32(b[len(b)-4:]))
-	if n > (len(b)-8)/8 {
+	// uint64 throughout: on a 32-bit platform int(uint32) can be negative.
+	n := uint64(binary.LittleEndian.Uint32(b[len(b)-4:]))
+	if n > uint64(len(b)-8)/8 {
 		return nil, fmt.Errorf("S2 blocks with spans: %d spans in a payload of %d bytes", n, len(b))
 	}
-	spans := b[len(b)-4-8*n : len(b)-4]
-	total := int(binary.LittleEndian.Uint32(b))
-	end := 0
+	spans := b[len(b)-4-8*int(n) : len(b)-4]
+	total := uint64(binary.LittleEndian.Uint32(b))
+	if total > maxFramePayload {
+		return nil, fmt.Errorf("S2 blocks decode to %d bytes, over the limit of %d", total, maxFramePayload)
+	}
+	var end uint64
 	for i := 0; i < len(spans); i += 8 {
-		at, size := int(binary.LittleEndian.Uint32(spans[i:])), int(binary.LittleEndian.Uint32(spans[i+4:]))
-		if at < end || size%4 != 0 || size > total-at {
+		at, size := uint64(binary.LittleEndian.Uint32(spans[i:])), uint64(binary.LittleEndian.Uint32(spans[i+4:]))
+		if at < end || size%4 != 0 || at > total || size > total-at {
 			return nil, fmt.Errorf("S2 blocks with spans: span %d (%d bytes at %d) is not whole uint32s after the one before within the stream's %d bytes", i/8, size, at, total)
 		}
 		end = at + size
 	}
-	stream, err := decodeS2Blocks(b[:len(b)-4-8*n])
+	stream, err := decodeS2Blocks(b[:len(b)-4-8*int(n)])
 	if err != nil {
 		return nil, err
 	}
@@ -430,10 +438,10 @@ func decodeS2Blocks(b []byte) ([]byte, error) {
 	if len(b) < 4 {
 		return nil, fmt.Errorf("S2 blocks: payload of %d bytes has no stream length", len(b))
 	}
-	total := int(binary.LittleEndian.Uint32(b))
-	if total > maxFramePayload {
-		return nil, fmt.Errorf("S2 blocks decode to %d bytes, over the limit of %d", total, maxFramePayload)
+	if t := binary.LittleEndian.Uint32(b); t > maxFramePayload {
+		return nil, fmt.Errorf("S2 blocks decode to %d bytes, over the limit of %d", t, maxFramePayload)
 	}
+	total := int(binary.LittleEndian.Uint32(b)) // at most maxFramePayload (1 GiB): an int everywhere
 	// The blocks first: they must announce exactly total bytes (a damaged length
 	// allocates nothing).
 	sum := 0

@@ -690,6 +690,9 @@ func TestFrameOffsetsAsDeltas(t *testing.T) {
 		{"not whole uint32s", func(p []byte) { binary.LittleEndian.PutUint32(p[first+4:], 6) }},
 		{"out of order", func(p []byte) { copy(p[first+8:first+12], p[first:first+4]) }},
 		{"count too large", func(p []byte) { binary.LittleEndian.PutUint32(p[len(p)-4:], uint32(len(p))) }},
+		// Negative as an int on 32-bit platforms (GOARCH=386 runs this test too).
+		{"length past 2 GiB", func(p []byte) { binary.LittleEndian.PutUint32(p[first+4:], 0xFFFFFFFC) }},
+		{"position past 2 GiB", func(p []byte) { binary.LittleEndian.PutUint32(p[first:], 0xFFFFFFF0) }},
 	} {
 		p := slices.Clone(payload)
 		bc.damage(p)
@@ -705,8 +708,9 @@ func TestFrameOffsetsAsDeltas(t *testing.T) {
 
 // BenchmarkFrameEncode encodes the OTRF corpus's batches (4,096 events of 28
 // recordings) as WAL frames, as Write does before the fsync: offsets=deltas is the
-// current encoder, offsets=plain (the baseline) the same without spans, as the SFS3
-// frames were. It reports the IPC stream's MB/s and the frame bytes per event.
+// current encoder, offsets=plain (the baseline) the same with no span (SFS4 frames of
+// the size and cost SFS3 frames had). It reports the IPC stream's MB/s and the frame
+// bytes per event.
 func BenchmarkFrameEncode(b *testing.B) {
 	recs := loadCorpus(b).recs
 	var stream int64
