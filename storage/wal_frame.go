@@ -141,9 +141,10 @@ func encodeFrame(rec arrow.RecordBatch, framesLeft int, batchID string) ([]byte,
 // Offsets grow with every row and S2 found few matches in them: on the OTRF corpus they
 // were a fifth of the stream and, compressed 5.8:1, more than half of the frame; as
 // lengths, which repeat, they compress 40:1, and the corpus's frames are 52 % smaller
-// (BenchmarkFrameEncode: 167 → 80 bytes per event). Encoding costs 7–10 % more CPU (the
-// differences, and S2 over matches where it used to skip), but the fsynced writes are
-// half as large: sustained corpus ingest gained ~7 % (DESIGN.md, "Sealing, ninth step").
+// (BenchmarkFrameEncode: 167 → 80 bytes per event). Encoding alone measured 0.90–1.09x
+// the events/s without spans (the differences cost ~2 ns a value over cold buffers; S2
+// spends longer on lengths it finds matches in), but the fsynced writes are half as
+// large: sustained corpus ingest gained ~7 % (DESIGN.md, "Sealing, ninth step").
 // The decoder adds the differences back up (undoDeltas). Which writes are offsets
 // matters only to the size: any span of whole uint32s comes back exactly.
 type s2Blocks struct {
@@ -501,21 +502,22 @@ func decodeS2Blocks(b []byte) ([]byte, error) {
 
 func decodeIPC(payload []byte) (arrow.RecordBatch, int, string, error) {
 	bare := true // the first format: IPC with LZ4 bodies, no S2 around it
-	if len(payload) >= frameMagicSize && binary.LittleEndian.Uint32(payload) == frameS2DeltaMagic {
+	var magic uint32
+	if len(payload) >= frameMagicSize {
+		magic = binary.LittleEndian.Uint32(payload)
+	}
+	if magic == frameS2DeltaMagic || magic == frameS2BlocksMagic {
 		bare = false
-		stream, err := decodeS2Deltas(payload[frameMagicSize:])
+		decode := decodeS2Blocks
+		if magic == frameS2DeltaMagic {
+			decode = decodeS2Deltas
+		}
+		stream, err := decode(payload[frameMagicSize:])
 		if err != nil {
 			return nil, 0, "", err
 		}
 		payload = stream
-	} else if len(payload) >= frameMagicSize && binary.LittleEndian.Uint32(payload) == frameS2BlocksMagic {
-		bare = false
-		stream, err := decodeS2Blocks(payload[frameMagicSize:])
-		if err != nil {
-			return nil, 0, "", err
-		}
-		payload = stream
-	} else if len(payload) >= frameMagicSize && binary.LittleEndian.Uint32(payload) == frameS2Magic {
+	} else if magic == frameS2Magic {
 		bare = false
 		block := payload[frameMagicSize:]
 		n, err := s2.DecodedLen(block)
